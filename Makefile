@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STUDIO_ENV := .cache/label-studio/venv
+
+.PHONY: setup demo test lint studio-env sample-export benchmarks
+
+$(BIN)/framestance: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+setup: $(BIN)/framestance
+
+demo: setup
+	$(BIN)/framestance demo -o demo-output
+
+# The Label Studio server used by the tests lives in its own environment (it pins old packages).
+studio-env: setup
+	$(BIN)/python -c "from annotation.studio_server import ensure_server_env; ensure_server_env('$(STUDIO_ENV)')"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint studio-env
+	FRAMESTANCE_STUDIO_ENV=$(STUDIO_ENV) $(BIN)/python -m pytest
+
+# Re-label the bundled sample on a real server and save its export (after changing the sample or splitter).
+sample-export: studio-env
+	$(BIN)/python scripts/label_sample.py --env $(STUDIO_ENV)
+
+benchmarks: setup
+	$(BIN)/python benchmarks/cli_startup.py

@@ -1,0 +1,329 @@
+"""Codebooks: the one YAML file that defines every label a project uses.
+
+A codebook names the targets toward which stance is labeled, the stance scale, the frames, the cue span
+labels and the optional questions. Ids are what exports and models use; names and descriptions are what
+annotators see.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+TOP_KEYS = (
+    "name",
+    "version",
+    "description",
+    "instructions",
+    "targets",
+    "stance",
+    "frames",
+    "primary_frame",
+    "cues",
+    "confidence",
+    "note",
+)
+LABEL_KEYS = ("id", "name", "description")
+CUE_KEYS = ("labels", "frame")
+
+
+class CodebookError(ValueError):
+    """A codebook that cannot be used, with the file, the key and what to do about it."""
+
+    def __init__(self, file: str, key: str, problem: str):
+        self.file, self.key, self.problem = file, key, problem
+        super().__init__(f"{file}: {key}: {problem}" if key else f"{file}: {problem}")
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label: a stable id, the name annotators see, and what it means."""
+
+    id: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """Everything a project labels, as read from a codebook file."""
+
+    name: str
+    version: str
+    targets: tuple[Label, ...]
+    stance: tuple[Label, ...]
+    frames: tuple[Label, ...]
+    primary_frame: bool = True
+    cue_labels: tuple[Label, ...] = ()
+    cue_frame: bool = True
+    confidence: bool = True
+    note: bool = True
+    description: str = ""
+    instructions: str = ""
+    source: str = field(default="", compare=False)
+
+    @property
+    def ref(self) -> str:
+        """`name@version`, the tag that tasks carry so exports can be checked against their codebook."""
+        return f"{self.name}@{self.version}"
+
+    @property
+    def stance_controls(self) -> dict[str, Label]:
+        """Control name (`stance_<target id>`) → target."""
+        return {f"stance_{t.id}": t for t in self.targets}
+
+
+DEFAULT_STANCE = (
+    Label("favor", "Favor", "The passage supports, defends, praises or sides with the target."),
+    Label("against", "Against", "The passage criticises, blames, mocks or opposes the target."),
+    Label("neutral", "Neutral", "The target comes up, but the passage takes no side on it."),
+    Label("not_addressed", "Not addressed", "The passage does not mention or imply the target."),
+)
+
+# The 15 generic frames of the Policy Frames Codebook (Boydstun, Card, Gross, Resnik and Smith, 2014),
+# each described here in our own words.
+DEFAULT_FRAMES = (
+    Label("economic", "Economic", "Money: what something costs or earns, for whom, and its financial effects."),
+    Label(
+        "capacity_resources",
+        "Capacity and resources",
+        "Whether there are enough people, money, equipment or time to do something.",
+    ),
+    Label("morality", "Morality", "Right and wrong, duty, honour, sin or religious obligation."),
+    Label(
+        "fairness_equality",
+        "Fairness and equality",
+        "Who gets which rights, burdens or benefits, and whether that is fair or equal.",
+    ),
+    Label(
+        "legality",
+        "Legality and jurisdiction",
+        "What the law, a constitution, a court or international law allows, and who has authority.",
+    ),
+    Label(
+        "policy_prescription",
+        "Policy prescription and evaluation",
+        "Whether a policy works, and what should be done instead.",
+    ),
+    Label(
+        "crime_punishment",
+        "Crime and punishment",
+        "Breaking rules or laws, criminals and terrorists, and the penalties they deserve.",
+    ),
+    Label(
+        "security_defense",
+        "Security and defence",
+        "Threats to a country or community, war, military force, deterrence and protection.",
+    ),
+    Label("health_safety", "Health and safety", "Injury, illness, death, medical care and physical safety."),
+    Label(
+        "quality_of_life",
+        "Quality of life",
+        "How daily life, comfort, freedom of movement or wellbeing of ordinary people changes.",
+    ),
+    Label(
+        "cultural_identity",
+        "Cultural identity",
+        "Traditions, values, religion, history and the identity of a people or group.",
+    ),
+    Label(
+        "public_opinion",
+        "Public opinion",
+        "What the public thinks or feels: polls, protests, crowds, mourning, popular mood.",
+    ),
+    Label(
+        "political",
+        "Political",
+        "Politicians, parties, elections, lobbying, power struggles and political tactics.",
+    ),
+    Label(
+        "external_reputation",
+        "External regulation and reputation",
+        "Relations between states, alliances, treaties, and a country's standing abroad.",
+    ),
+    Label("other", "Other", "A frame that none of the others describe."),
+)
+
+DEFAULT_CUES = (
+    Label("frame_cue", "Frame cue", "Words that call up one of the frames."),
+    Label(
+        "loaded_language",
+        "Loaded language",
+        "An evaluative word choice where a plainer word was available (e.g. 'assassination' for 'killing').",
+    ),
+)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a mapping with the same key twice."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and check a codebook file; raise `CodebookError` naming the file and key on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CodebookError(str(path), "", "no such file") from None
+    except UnicodeDecodeError as err:
+        raise CodebookError(str(path), "", f"not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return parse_codebook(text, str(path))
+
+
+def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
+    """Check a codebook given as YAML text; `source` names it in error messages."""
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise CodebookError(source, where, f"not valid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise CodebookError(source, "", "a codebook is a YAML mapping with at least 'name', 'version', 'targets'")
+    return _build(raw, source)
+
+
+def _build(raw: dict, source: str) -> Codebook:
+    def fail(key: str, problem: str) -> CodebookError:
+        return CodebookError(source, key, problem)
+
+    _no_unknown_keys(raw, TOP_KEYS, "", fail)
+    for key in ("name", "version", "targets"):
+        if key not in raw:
+            raise fail(key, f"missing; every codebook needs {key!r}")
+    name = _text(raw["name"], "name", fail, required=True)
+    version = raw["version"]
+    if isinstance(version, bool) or not isinstance(version, (str, int)):
+        raise fail("version", f'{version!r} is not a version; write it as a quoted string, e.g. version: "1.0"')
+    version = str(version).strip()
+    if not version or any(c.isspace() or c == "@" for c in version):
+        raise fail("version", "write a version without spaces or '@', e.g. version: \"1.0\"")
+
+    cues = raw.get("cues", True)
+    if cues is True or cues is None:
+        cue_labels, cue_frame = DEFAULT_CUES, True
+    elif cues is False:
+        cue_labels, cue_frame = (), False
+    elif isinstance(cues, dict):
+        _no_unknown_keys(cues, CUE_KEYS, "cues", fail)
+        cue_labels = _labels(cues.get("labels"), "cues.labels", fail, DEFAULT_CUES)
+        cue_frame = _flag(cues.get("frame", True), "cues.frame", fail)
+    else:
+        raise fail("cues", "write true, false, or a mapping with 'labels' and 'frame'")
+
+    return Codebook(
+        name=name,
+        version=version,
+        description=_text(raw.get("description", ""), "description", fail),
+        instructions=_text(raw.get("instructions", ""), "instructions", fail),
+        targets=_labels(raw["targets"], "targets", fail, None),
+        stance=_labels(raw.get("stance"), "stance", fail, DEFAULT_STANCE),
+        frames=_labels(raw.get("frames"), "frames", fail, DEFAULT_FRAMES),
+        primary_frame=_flag(raw.get("primary_frame", True), "primary_frame", fail),
+        cue_labels=cue_labels,
+        cue_frame=cue_frame and bool(cue_labels),
+        confidence=_flag(raw.get("confidence", True), "confidence", fail),
+        note=_flag(raw.get("note", True), "note", fail),
+        source=source,
+    )
+
+
+def _no_unknown_keys(mapping: dict, known: tuple[str, ...], where: str, fail) -> None:
+    for key in mapping:
+        if key not in known:
+            path = f"{where}.{key}" if where else str(key)
+            raise fail(path, f"unknown key; the keys allowed here are: {', '.join(known)}")
+
+
+def _text(value: Any, key: str, fail, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise fail(key, f"expected text, found {type(value).__name__}")
+    value = str(value).strip()
+    if required and not value:
+        raise fail(key, "must not be empty")
+    return value
+
+
+def _flag(value: Any, key: str, fail) -> bool:
+    if not isinstance(value, bool):
+        raise fail(key, f"expected true or false, found {value!r}")
+    return value
+
+
+def _labels(value: Any, key: str, fail, default: tuple[Label, ...] | None) -> tuple[Label, ...]:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, list):
+        raise fail(key, "expected a list of labels, each with an 'id' (and usually a 'name' and 'description')")
+    if not value:
+        raise fail(
+            key,
+            "the list is empty; give at least one label" + ("" if default is None else " or drop the key"),
+        )
+    labels: list[Label] = []
+    ids: dict[str, int] = {}
+    names: dict[str, int] = {}
+    for i, item in enumerate(value):
+        where = f"{key}[{i}]"
+        if isinstance(item, str):
+            item = {"id": item}
+        if not isinstance(item, dict):
+            raise fail(where, "expected a mapping with 'id', 'name' and 'description', or a bare id")
+        _no_unknown_keys(item, LABEL_KEYS, where, fail)
+        if "id" not in item:
+            raise fail(where, "missing 'id'")
+        label_id = item["id"]
+        if not isinstance(label_id, str) or not ID_PATTERN.match(label_id):
+            raise fail(
+                f"{where}.id",
+                f"{label_id!r} is not a valid id: use letters, digits and underscores, not starting with a "
+                "digit (e.g. us_government); put the words people read in 'name'",
+            )
+        if label_id in ids:
+            raise fail(f"{where}.id", f"duplicate id {label_id!r} (also {key}[{ids[label_id]}]); ids must be unique")
+        label_name = _text(item.get("name", label_id), f"{where}.name", fail) or label_id
+        if label_name in names:
+            raise fail(
+                f"{where}.name",
+                f"duplicate name {label_name!r} (also {key}[{names[label_name]}]); "
+                "annotators could not tell them apart",
+            )
+        ids[label_id], names[label_name] = i, i
+        labels.append(Label(label_id, label_name, _text(item.get("description", ""), f"{where}.description", fail)))
+    return tuple(labels)
+
+
+def shipped_codebooks() -> dict[str, Path]:
+    """The codebooks that ship with framestance, by file stem."""
+    folder = resources.files("annotation") / "codebooks"
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
+
+
+def starter_codebook_text() -> str:
+    """The commented starter codebook that `framestance codebook new` writes."""
+    return shipped_codebooks()["starter"].read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ app = typer.Typer(
 codebook_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Write and check codebooks.")
 app.add_typer(codebook_app, name="codebook")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 Out = Annotated[Path, typer.Option("-o", "--out", help="Where to write the output.")]
 CodebookArg = Annotated[Path, typer.Argument(help="A codebook YAML file.", show_default=False)]

@@ -40,7 +40,7 @@ def split_passages(text: str, min_words: int = MIN_WORDS, max_words: int = MAX_W
     if min_words < 1 or max_words < min_words:
         raise ValueError(f"need 1 <= min_words <= max_words, got {min_words} and {max_words}")
     spans = _merge_short(_paragraph_spans(text), text, min_words)
-    pieces = [piece for span in spans for piece in _split_long(span, text, max_words)]
+    pieces = [piece for span in spans for piece in _split_long(span, text, min_words, max_words)]
     return [Passage(text[start:end], start, end, i) for i, (start, end) in enumerate(pieces)]
 
 
@@ -84,7 +84,7 @@ def _sentence_ends(chunk: str) -> list[int]:
     return [m.end() for m in SENTENCE_END.finditer(chunk) if not ABBREVIATION.search(chunk[: m.start()][-12:])]
 
 
-def _split_long(span: tuple[int, int], text: str, max_words: int) -> list[tuple[int, int]]:
+def _split_long(span: tuple[int, int], text: str, min_words: int, max_words: int) -> list[tuple[int, int]]:
     total = _count(text, span)
     if total <= max_words:
         return [span]
@@ -93,12 +93,13 @@ def _split_long(span: tuple[int, int], text: str, max_words: int) -> list[tuple[
     if not ends:
         return [span]
     parts = -(-total // max_words)  # as few pieces as the bound allows, of similar length
-    target = total / parts
+    target = max(total / parts, min_words)
     pieces, start = [], 0
     for end in ends:
         if len(pieces) == parts - 1:
             break
-        if len(words(chunk[start:end])) >= target:
+        # Cut here if the piece is long enough and what remains is not too short to stand alone.
+        if len(words(chunk[start:end])) >= target and len(words(chunk[end:])) >= min_words:
             pieces.append((start, end))
             start = end
     pieces.append((start, len(chunk)))

@@ -38,6 +38,8 @@ TIME_WORDS = re.compile(
     re.IGNORECASE,
 )
 
+BYLINE = re.compile(r"^\s*(?i:by)\s+[A-Z][\w.’'-]+(?:\s+[A-Z][\w.’'-]+){0,3}(?:\s*(?:,|and|&|\|)\s*.*)?$")
+
 # Lines where the article's end matter starts: nothing after them belongs to the body.
 END_MATTER = re.compile(
     r"^\s*(?:"
@@ -63,9 +65,8 @@ FURNITURE = [
         r"\b(?:sign[ -]?up|subscribe|newsletter|inbox|unsubscribe)\b",
         r"\bcookies?\b|\bprivacy (?:policy|settings|choices)\b|\bterms (?:of|and) (?:use|service|conditions)\b",
         r"\b(?:follow|like) us\b|\bshare (?:this|on)\b|\bclick here\b|\bdownload (?:the|our) app\b",
-        r"^\s*by\s+[A-Z][\w.’'-]+(?:\s+[A-Z][\w.’'-]+){0,3}(?:\s*(?:,|and|&|\|)\s*.*)?$",
         # An author's biography: "Name Surname is a writer based in ..."
-        r"^[A-Z][\w.’'-]+(?:\s+[A-Z][\w.’'-]+){0,3}\s+(?:is|was)\s+(?:an?|the)\s+(?:[\w-]+\s+){0,4}"
+        r"^(?-i:[A-Z][\w.’'-]+(?:\s+[A-Z][\w.’'-]+){0,3})\s+(?:is|was)\s+(?:an?|the)\s+(?:[\w-]+\s+){0,4}"
         r"(?:writer|journalist|reporter|editor|correspondent|author|contributor|columnist|fellow|professor"
         r"|analyst|researcher)\b",
     )
@@ -105,9 +106,14 @@ def is_prose(line: str) -> bool:
     return len(found) >= 20 and bool(SENTENCE_BREAK.search(line))
 
 
+def is_byline(line: str) -> bool:
+    """Whether a line is a byline: "By" and names, perhaps more credits, and no sentence."""
+    return bool(BYLINE.match(line)) and len(words(line)) <= 15 and not SENTENCE_END.search(line)
+
+
 def is_furniture(line: str) -> bool:
     """Whether a line is page furniture (advert, caption, sign-up prompt, byline, bio) rather than text."""
-    return len(words(line)) < 60 and any(p.search(line) for p in FURNITURE)
+    return len(words(line)) < 60 and (is_byline(line) or any(p.search(line) for p in FURNITURE))
 
 
 def is_date_line(line: str) -> bool:

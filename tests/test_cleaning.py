@@ -170,3 +170,16 @@ def test_pages_are_data_files_we_wrote():
         f"{n}.expected.yaml" for n in ("blog", "magazine", "newswire", "opinion")
     ]
     assert all(Path(PAGES / f"{n}").exists() for n in ("blog.txt", "magazine.txt", "newswire.txt", "opinion.html"))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "By Tuesday, officials said the strike would be over and the port open again.",
+        "By the end of the week the union had agreed to return to the table with the operators.",
+        "The city is a reporter’s dream and a planner’s nightmare, as anyone who lives here will tell you.",
+    ],
+)
+def test_sentences_that_look_like_bylines_or_bios_are_kept(line):
+    body = ["Officials met on Monday to discuss the closure of the port and the fate of its workers.", line]
+    assert clean_page("Menu\n\n" + "\n\n".join(body)).paragraphs == body

@@ -9,7 +9,7 @@ STUDIO_ENV := .cache/label-studio/venv
 $(BIN)/framestance: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,crowd]"
 	touch $@
 
 setup: $(BIN)/framestance

@@ -1,1 +1,23 @@
-"""The labeling side of framestance: codebooks, Label Studio configs, articles, passages and tasks."""
+"""The labeling side of framestance: codebooks, Label Studio configs, articles, passages and tasks, and
+exports turned into tables, agreement figures and gold labels.
+
+`read_export`, `agreement` and `gold_labels` are loaded on first use, so importing the package stays light.
+"""
+
+from importlib import import_module
+
+_LAZY = {
+    "read_export": "annotation.convert",
+    "LabelTables": "annotation.tables",
+    "read_tables": "annotation.tables",
+    "agreement": "annotation.agreement",
+    "gold_labels": "annotation.gold",
+    "review_tasks": "annotation.gold",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'annotation' has no attribute {name!r}")

@@ -5,6 +5,7 @@ Heavy modules are imported inside the commands so that `framestance --help` stay
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -122,3 +123,117 @@ def tasks(
         raise fail("no passages to write: every input was skipped")
     write_tasks(run.tasks, out)
     console.print(f"Wrote {len(run.tasks)} tasks to {out}")
+
+
+Sources = Annotated[
+    list[Path],
+    typer.Argument(help="Label Studio exports (JSON, JSON_MIN, CSV), or one folder of converted tables.", show_default=False),
+]
+CodebookOpt = Annotated[Path | None, typer.Option("--codebook", "-c", help="Check against this codebook.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Without a codebook: the project's labeling config (XML).")
+]
+
+
+def load_tables(sources: list[Path], codebook: Path | None, config: Path | None, strict: bool = False):
+    """Tables from exports or from a folder written by `convert`, or a clear error and exit."""
+    from annotation.convert import CheckError, read_export
+    from annotation.exports import ExportError
+    from annotation.tables import read_tables
+
+    if codebook and config:
+        raise fail("give --codebook or --config, not both")
+    book = load(codebook) if codebook else None
+    xml = config.read_text(encoding="utf-8") if config else None
+    try:
+        if len(sources) == 1 and sources[0].is_dir():
+            return read_tables(sources[0]), book
+        tables = read_export(sources, codebook=book, config=xml, strict=strict)
+    except (ExportError, FileNotFoundError) as err:
+        raise fail(str(err)) from None
+    except CheckError as err:
+        raise fail(f"annotations failed the codebook checks (--strict):\n{err}") from None
+    for problem in tables.problems:
+        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+    console.print(tables.reconciliation(), highlight=False)
+    return tables, book
+
+
+@app.command("convert")
+def convert(
+    exports: Annotated[list[Path], typer.Argument(help="Label Studio exports: JSON, JSON_MIN or CSV.", show_default=False)],
+    codebook: CodebookOpt = None,
+    config: ConfigOpt = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="The folder to write the tables to.")] = Path("tables"),
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on annotations that break the codebook.")] = False,
+) -> None:
+    """Convert Label Studio exports to tidy tables: annotations, spans, predictions, skipped, tasks."""
+    if fmt not in ("parquet", "csv"):
+        raise fail(f"--format must be parquet or csv, not {fmt!r}")
+    tables, _ = load_tables(exports, codebook, config, strict)
+    written = tables.write(out, fmt)
+    console.print(f"Wrote {', '.join(p.name for p in written)} to {out}", highlight=False)
+
+
+@app.command("agreement")
+def agreement(
+    sources: Sources,
+    codebook: CodebookOpt = None,
+    config: ConfigOpt = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="The CSV to write, one row per question.")] = Path(
+        "agreement.csv"
+    ),
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw the figures to this PNG.")] = None,
+) -> None:
+    """Agreement between annotators per question: percent agreement, Krippendorff's alpha, Cohen's kappa."""
+    from annotation.agreement import agreement as measure
+    from annotation.agreement import format_agreement, plot_agreement
+
+    tables, book = load_tables(sources, codebook, config)
+    frame = measure(tables, book)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    console.print(format_agreement(frame), highlight=False, markup=False)
+    console.print(f"Wrote {out}", highlight=False)
+    if plot:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot_agreement(frame, plot)
+        console.print(f"Drew {plot}", highlight=False)
+
+
+@app.command("gold")
+def gold(
+    sources: Sources,
+    codebook: CodebookOpt = None,
+    config: ConfigOpt = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="The Parquet file of gold labels.")] = Path("gold.parquet"),
+    rule: Annotated[str, typer.Option(help="majority or dawid-skene.")] = "majority",
+    adjudicator: Annotated[
+        str | None, typer.Option(help="The annotator (user id) whose answers settle every passage they labeled.")
+    ] = None,
+    review_tasks: Annotated[
+        Path | None, typer.Option("--review-tasks", help="Write the unresolved passages as Label Studio tasks.")
+    ] = None,
+) -> None:
+    """Gold labels per passage by majority vote (or Dawid-Skene), with ground truth and an adjudicator first."""
+    from annotation.gold import gold_labels
+    from annotation.gold import review_tasks as make_review_tasks
+
+    tables, book = load_tables(sources, codebook, config)
+    try:
+        labels = gold_labels(tables, book, rule=rule, adjudicator=adjudicator)
+    except (ValueError, ImportError) as err:
+        raise fail(str(err)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    labels.to_parquet(out, index=False)
+    unresolved = int(labels["unresolved"].map(len).gt(0).sum())
+    console.print(f"Wrote {len(labels)} gold rows to {out}; {unresolved} passages have unresolved questions")
+    if review_tasks:
+        from annotation.label_config import build_label_config
+
+        config_xml = build_label_config(book) if book else (config.read_text(encoding="utf-8") if config else None)
+        tasks = make_review_tasks(tables, labels, config=config_xml)
+        review_tasks.parent.mkdir(parents=True, exist_ok=True)
+        review_tasks.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        console.print(f"Wrote {len(tasks)} review tasks to {review_tasks}")

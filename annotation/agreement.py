@@ -8,7 +8,6 @@ labeled a passage more than once, only their most recently updated annotation co
 from __future__ import annotations
 
 import math
-import warnings
 from collections import Counter
 from itertools import combinations
 from pathlib import Path
@@ -121,21 +120,32 @@ def plot_agreement(frame: pd.DataFrame, path: str | Path) -> None:
     rows = frame.iloc[::-1]
     y = np.arange(len(names))
     alpha = rows["alpha"].astype(float).to_numpy()
-    figure = Figure(figsize=(8, 1.6 + 0.32 * len(names)), layout="constrained")
+    figure = Figure(figsize=(8, 2.4 + 0.32 * len(names)), layout="constrained")
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     ax.barh(y, np.nan_to_num(alpha), color=BLUE, height=0.6, label="Krippendorff's alpha")
+    for position, value in zip(y, alpha, strict=True):
+        if not math.isnan(value):
+            ax.annotate(
+                f"{value:.2f}",
+                (max(value, 0.0), position),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize="x-small",
+                color=BLUE,
+            )
     ax.plot(rows["percent_agreement"].astype(float), y, "D", color=VERMILLION, label="percent agreement")
     if "span_f1_overlap" in rows:
         ax.plot(rows["span_f1_overlap"].astype(float), y, "s", color=GREEN, label="span F1 (overlap)")
     for (value, text), style in zip(THRESHOLDS, ("--", ":"), strict=True):
         ax.axvline(value, color=GREY, linestyle=style, linewidth=1, label=text)
     ax.set_yticks(y, names)
-    ax.set_xlim(min(0.0, float(np.nanmin(alpha, initial=0.0))) - 0.02, 1.02)
+    ax.set_xlim(min(0.0, float(np.nanmin(alpha, initial=0.0))) - 0.02, 1.08)
     ax.set_xlabel("agreement (alpha; share of agreeing pairs; F1)")
     ax.set_ylabel("question")
     ax.set_title("Inter-annotator agreement per question")
-    ax.legend(loc="lower right", fontsize="small", framealpha=0.9)
+    figure.legend(loc="outside lower center", ncols=3, fontsize="small", frameon=False)
     figure.savefig(Path(path), format="png", dpi=150)
 
 
@@ -210,11 +220,10 @@ def _kappa(a: pd.Series, b: pd.Series) -> float:
     from sklearn.metrics import cohen_kappa_score
 
     both = a.notna() & b.notna()
-    if both.sum() < 2:
-        return math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # undefined kappa comes back as NaN with a warning
-        return float(cohen_kappa_score(a[both].astype(str), b[both].astype(str)))
+    first, second = a[both].astype(str), b[both].astype(str)
+    if both.sum() < 2 or len(set(first) | set(second)) < 2:
+        return math.nan  # too few shared items, or one value everywhere: kappa is undefined
+    return float(cohen_kappa_score(first, second))
 
 
 def _vs_majority(wide: pd.DataFrame, annotator: str) -> float:

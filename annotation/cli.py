@@ -127,7 +127,9 @@ def tasks(
 
 Sources = Annotated[
     list[Path],
-    typer.Argument(help="Label Studio exports (JSON, JSON_MIN, CSV), or one folder of converted tables.", show_default=False),
+    typer.Argument(
+        help="Label Studio exports (JSON, JSON_MIN, CSV), or one folder of converted tables.", show_default=False
+    ),
 ]
 CodebookOpt = Annotated[Path | None, typer.Option("--codebook", "-c", help="Check against this codebook.")]
 ConfigOpt = Annotated[
@@ -161,7 +163,9 @@ def load_tables(sources: list[Path], codebook: Path | None, config: Path | None,
 
 @app.command("convert")
 def convert(
-    exports: Annotated[list[Path], typer.Argument(help="Label Studio exports: JSON, JSON_MIN or CSV.", show_default=False)],
+    exports: Annotated[
+        list[Path], typer.Argument(help="Label Studio exports: JSON, JSON_MIN or CSV.", show_default=False)
+    ],
     codebook: CodebookOpt = None,
     config: ConfigOpt = None,
     out: Annotated[Path, typer.Option("-o", "--out", help="The folder to write the tables to.")] = Path("tables"),

@@ -183,7 +183,10 @@ class _Builder:
                 ratings = [r.get("rating") for r in value if isinstance(r, dict)] if isinstance(value, list) else []
                 answers.values[name] = ratings[0] if ratings else None
             elif question.kind == TEXT:
-                answers.values[name] = "\n".join(map(str, value)) if isinstance(value, list) else str(raw)
+                if from_csv:
+                    answers.values[name] = raw  # a note is text even when it looks like JSON
+                else:
+                    answers.values[name] = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
         return answers
 
     # -- rows ----------------------------------------------------------------------------------------------
@@ -253,7 +256,12 @@ def _read_full(export: ExportFile, builder: _Builder) -> None:
         data = task.get("data") or {}
         task_id = task.get("id")
         passage_id = data.get("passage_id") or f"{export.name}#{task_id}"
-        base = {"export": export.name, "task_id": task_id, "passage_id": passage_id, "article_id": data.get("article_id")}
+        base = {
+            "export": export.name,
+            "task_id": task_id,
+            "passage_id": passage_id,
+            "article_id": data.get("article_id"),
+        }
         builder.tasks.append({**base, "text": data.get("text"), "data": json.dumps(data, ensure_ascii=False)})
         version = builder.version_problem(data)
         for annotation in task.get("annotations") or []:
@@ -319,7 +327,12 @@ def _read_flat(export: ExportFile, builder: _Builder) -> None:
         task_id = _number(row["id"])
         data = {k: v for k, v in row.items() if k not in MIN_META and k not in builder.questions}
         passage_id = data.get("passage_id") or f"{export.name}#{task_id}"
-        base = {"export": export.name, "task_id": task_id, "passage_id": passage_id, "article_id": data.get("article_id")}
+        base = {
+            "export": export.name,
+            "task_id": task_id,
+            "passage_id": passage_id,
+            "article_id": data.get("article_id"),
+        }
         if task_id not in seen_tasks:
             seen_tasks.add(task_id)
             builder.tasks.append({**base, "text": data.get("text"), "data": json.dumps(data, ensure_ascii=False)})

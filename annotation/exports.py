@@ -56,7 +56,9 @@ def open_export(path: str | Path) -> ExportFile:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         if err.start < len(head) - 4:  # not just a character cut by the chunk's end
-            raise ExportError(str(path), f"not UTF-8 text (byte 0x{head[err.start]:02x} at offset {err.start})") from None
+            raise ExportError(
+                str(path), f"not UTF-8 text (byte 0x{head[err.start]:02x} at offset {err.start})"
+            ) from None
         text = head[: err.start].decode("utf-8-sig")
     start = text.lstrip()[:1]
     if not start:
@@ -107,7 +109,9 @@ def iter_json_array(path: str | Path) -> Iterator[tuple[int, dict]]:
                 buffer, pos = buffer[pos:] + more, 0
                 continue
             if pos >= len(buffer):
-                raise ExportError(name, "the file ends before the JSON array closes (truncated?)", f"after record {count}")
+                raise ExportError(
+                    name, "the file ends before the JSON array closes (truncated?)", f"after record {count}"
+                )
             char = buffer[pos]
             if char == "]" and (count == 0 or not expect_value):
                 return
@@ -128,7 +132,9 @@ def iter_json_array(path: str | Path) -> Iterator[tuple[int, dict]]:
                     continue
                 line = lines_before + buffer.count("\n", 0, err.pos) + 1
                 if err.pos >= len(buffer.rstrip()):
-                    raise ExportError(name, "the file ends inside a record (truncated?)", f"record {count + 1}") from None
+                    raise ExportError(
+                        name, "the file ends inside a record (truncated?)", f"record {count + 1}"
+                    ) from None
                 raise ExportError(name, f"invalid JSON ({err.msg})", f"record {count + 1}, line {line}") from None
             count += 1
             if not isinstance(record, dict):
@@ -148,7 +154,6 @@ def iter_csv_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
     with open(path, encoding="utf-8-sig", newline="") as stream:
         reader = csv.DictReader(stream)
         try:
-            for number, row in enumerate(reader, start=2):
-                yield number, row
+            yield from enumerate(reader, start=2)
         except csv.Error as err:
             raise ExportError(str(path), f"malformed CSV ({err})", f"line {reader.line_num}") from None

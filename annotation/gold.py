@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -220,7 +221,10 @@ def _dawid_skene(long: pd.DataFrame) -> pd.Series:
         from crowdkit.aggregation import DawidSkene
     except ImportError as err:
         raise ImportError("rule='dawid-skene' needs crowd-kit: pip install 'framestance[crowd]'") from err
-    return DawidSkene(n_iter=100).fit_predict(long.reset_index(drop=True))
+    with warnings.catch_warnings():
+        # crowd-kit 1.4 still uses pandas keywords that pandas 3 deprecates; nothing a user can act on
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return DawidSkene(n_iter=100).fit_predict(long.reset_index(drop=True))
 
 
 def _is_list(value: object) -> bool:
@@ -298,7 +302,9 @@ def _item(interface, control: str, kind: str, item_id: str, labels: list[str], r
             "value": {**region, kind: labels},
         }
     position = {k: region[k] for k in ("start", "end") if k in region and kind == "labels"}
-    item = json.loads(interface.get_control(control).label(labels, **position).to_json())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the SDK calls a pydantic method pydantic deprecates
+        item = json.loads(interface.get_control(control).label(labels, **position).to_json())
     item["id"] = item_id
     item["value"].update(region)
     return item

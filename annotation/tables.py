@@ -138,4 +138,6 @@ def read_tables(folder: str | Path) -> LabelTables:
         frames[name] = pd.read_parquet(path)
     meta = folder / "questions.json"
     questions = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else []
-    return LabelTables(**frames, questions={q["name"]: Question(**{**q, "labels": tuple(q["labels"])}) for q in questions})
+    return LabelTables(
+        **frames, questions={q["name"]: Question(**{**q, "labels": tuple(q["labels"])}) for q in questions}
+    )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+import export_factory as ls
 import pandas as pd
 import pytest
 
-import export_factory as ls
 from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.convert import CheckError, read_export
 from annotation.exports import ExportError, iter_json_array
@@ -144,7 +144,8 @@ def test_sample_export_converts_completely():
     assert (spans["frame"].notna().sum(), len(spans)) == (351, 433)
     texts = tables.tasks.set_index("passage_id")["text"]
     assert all(
-        texts[p][s:e] == t for p, s, e, t in zip(spans["passage_id"], spans["start"], spans["end"], spans["text"])
+        texts[p][s:e] == t
+        for p, s, e, t in zip(spans["passage_id"], spans["start"], spans["end"], spans["text"], strict=False)
     )
 
 

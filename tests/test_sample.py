@@ -8,6 +8,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -99,12 +100,34 @@ def test_demo_writes_everything_to_one_folder(tmp_path):
     done = subprocess.run([str(framestance), "demo", "-o", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == [
+        "agreement.csv",
+        "agreement.png",
         "codebook.yaml",
+        "gold.parquet",
         "instructions.html",
         "label-studio-export.json",
         "label_config.xml",
+        "review.json",
+        "tables",
         "tasks.json",
     ]
+    assert sorted(p.name for p in (out / "tables").iterdir()) == [
+        "annotations.parquet",
+        "predictions.parquet",
+        "questions.json",
+        "skipped.parquet",
+        "spans.parquet",
+        "tasks.parquet",
+    ]
+    figures = pd.read_csv(out / "agreement.csv").set_index("question")
+    assert set(CODEBOOK.stance_controls) <= set(figures.index) and "cues" in figures.index
+    gold = pd.read_parquet(out / "gold.parquet")
+    assert len(gold) == 71
+    review = json.loads((out / "review.json").read_text(encoding="utf-8"))
+    assert len(review) == int(gold["unresolved"].map(len).gt(0).sum()) > 0
+    assert all({p["model_version"] for p in task["predictions"]} <= {"2", "3", "4"} for task in review)
+    assert "read 194 annotations = 193 kept + 1 skipped (1 cancelled)" in done.stderr
+    assert "stance_us_government" in done.stderr
     assert load_codebook(out / "codebook.yaml") == CODEBOOK
     check_label_config((out / "label_config.xml").read_text(encoding="utf-8"), CODEBOOK)
     assert json.loads((out / "tasks.json").read_text(encoding="utf-8")) == sample_tasks(CODEBOOK).tasks

@@ -6,16 +6,29 @@ cancelled, empty, draft, or failed check.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from annotation.codebook import Codebook
-from annotation.exports import CSV, FULL, MIN_META, ExportError, ExportFile, iter_csv_rows, iter_json_array, open_export
+from annotation.exports import (
+    CSV,
+    FULL,
+    MIN_META,
+    ExportError,
+    ExportFile,
+    iter_csv_rows,
+    iter_json_array,
+    iter_tasks,
+    open_export,
+)
 from annotation.questions import (
     MULTI,
     RATING,
@@ -56,6 +69,31 @@ class _Answers:
     problems: list[str] = field(default_factory=list)
 
 
+class _Rows:
+    """Rows kept column by column (far less memory than a dict per row), with answers padded as they come."""
+
+    def __init__(self, columns: tuple[str, ...]):
+        self.columns = {column: [] for column in columns}
+        self.answers: dict[str, list] = {}
+        self.count = 0
+
+    def append(self, row: dict, answers: dict | None = None, more: dict | None = None) -> None:
+        """Add a row; `more` holds values that take precedence over `row`'s."""
+        for column, values in self.columns.items():
+            values.append(more[column] if more and column in more else row.get(column))
+        for name, value in (answers or {}).items():
+            values = self.answers.setdefault(name, [])
+            if len(values) < self.count:
+                values.extend([None] * (self.count - len(values)))
+            values.append(value)
+        self.count += 1
+
+    def answer(self, name: str) -> list:
+        """Every row's answer to one question (None where there is none)."""
+        values = self.answers.get(name, [])
+        return values + [None] * (self.count - len(values))
+
+
 class _Builder:
     """Collects rows while exports are read, then builds the tables."""
 
@@ -64,13 +102,14 @@ class _Builder:
         self.questions: dict[str, Question] = dict(questions or {})
         self.codebook = codebook
         self.strict = strict
-        self.annotations: list[tuple[dict, dict]] = []
-        self.predictions: list[tuple[dict, dict]] = []
-        self.spans: list[dict] = []
-        self.skipped: list[dict] = []
-        self.tasks: list[dict] = []
+        self.annotations = _Rows(ANNOTATION_META)
+        self.predictions = _Rows(PREDICTION_META)
+        self.spans = _Rows(SPAN_COLUMNS)
+        self.skipped = _Rows(SKIPPED_COLUMNS)
+        self.tasks = _Rows(TASK_COLUMNS)
         self.problems: list[str] = []
         self.emails: dict[str, str] = {}
+        self.allowed: dict[str, frozenset] = {}
 
     # -- questions ---------------------------------------------------------------------------------------
 
@@ -87,12 +126,19 @@ class _Builder:
         return learned
 
     def check_choices(self, question: Question, choices: list, problems: list[str]) -> list[str]:
-        choices = [str(c) for c in choices]
-        if not question.open:
-            unknown = [c for c in choices if c not in question.labels]
-            if unknown:
-                problems.append(f"{question.name}: label {unknown[0]!r} is not in the codebook")
-        if question.kind == SINGLE and not question.open and len(choices) > 1:
+        """The choices as text, with any label outside the codebook or a second single choice reported."""
+        if not all(type(choice) is str for choice in choices):
+            choices = [str(choice) for choice in choices]
+        if question.open:
+            return choices
+        allowed = self.allowed.get(question.name)
+        if allowed is None:
+            allowed = self.allowed[question.name] = frozenset(question.labels)
+        for choice in choices:
+            if choice not in allowed:
+                problems.append(f"{question.name}: label {choice!r} is not in the codebook")
+                break
+        if question.kind == SINGLE and len(choices) > 1:
             problems.append(f"{question.name}: {len(choices)} choices on a single-choice question")
         return choices
 
@@ -192,7 +238,7 @@ class _Builder:
     # -- rows ----------------------------------------------------------------------------------------------
 
     def skip(self, meta: dict, reason: str) -> None:
-        self.skipped.append({key: meta.get(key) for key in SKIPPED_COLUMNS} | {"reason": reason})
+        self.skipped.append(meta, more={"reason": reason})
 
     def add(self, meta: dict, answers: _Answers, where: str) -> None:
         if answers.problems:
@@ -206,9 +252,21 @@ class _Builder:
         if not answers.values and not answers.spans:
             self.skip(meta, "empty: no answers")
             return
-        self.annotations.append((meta, answers.values))
+        self.annotations.append(meta, self.with_span_counts(answers))
         for span in answers.spans:
-            self.spans.append({**{k: meta.get(k) for k in SPAN_COLUMNS}, **span, "prediction_id": None})
+            self.spans.append(meta, more=span)
+
+    def add_prediction(self, meta: dict, answers: _Answers) -> None:
+        self.predictions.append(meta, self.with_span_counts(answers))
+        for span in answers.spans:
+            self.spans.append(meta, more={**span, "annotation_id": None, "annotator": None})
+
+    def with_span_counts(self, answers: _Answers) -> dict:
+        """The answers, with the number of spans of each spans question."""
+        values = answers.values
+        for span in answers.spans:
+            values[span["control"]] = values.get(span["control"], 0) + 1
+        return values
 
     def version_problem(self, data: dict) -> str | None:
         labeled_with = data.get("codebook")
@@ -237,20 +295,33 @@ def read_export(
     else:
         questions = None
     builder = _Builder(questions, codebook, strict)
-    for path in paths:
-        export = open_export(path)
-        if export.format == FULL:
-            _read_full(export, builder)
-        else:
-            _read_flat(export, builder)
-    if strict and builder.problems:
-        raise CheckError("\n".join(builder.problems))
-    return _tables(builder)
+    with _collector_paused():
+        for path in paths:
+            export = open_export(path)
+            if export.format == FULL:
+                _read_full(export, builder)
+            else:
+                _read_flat(export, builder)
+        if strict and builder.problems:
+            raise CheckError("\n".join(builder.problems))
+        return _tables(builder)
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cycle collector: reading makes millions of objects and no cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_full(export: ExportFile, builder: _Builder) -> None:
     ids_only = 0
-    for number, task in iter_json_array(export.path):
+    for number, task, data_json in iter_tasks(export.path):
         if "data" not in task or "annotations" not in task:
             raise ExportError(str(export.path), "a task without 'data' or 'annotations'", f"record {number}")
         data = task.get("data") or {}
@@ -262,7 +333,7 @@ def _read_full(export: ExportFile, builder: _Builder) -> None:
             "passage_id": passage_id,
             "article_id": data.get("article_id"),
         }
-        builder.tasks.append({**base, "text": data.get("text"), "data": json.dumps(data, ensure_ascii=False)})
+        builder.tasks.append({**base, "text": data.get("text"), "data": data_json})
         version = builder.version_problem(data)
         for annotation in task.get("annotations") or []:
             annotator, email = _user(annotation.get("completed_by"))
@@ -305,11 +376,7 @@ def _read_full(export: ExportFile, builder: _Builder) -> None:
                 "model_version": prediction.get("model_version"),
                 "score": prediction.get("score"),
             }
-            builder.predictions.append((meta, answers.values))
-            for span in answers.spans:
-                builder.spans.append(
-                    {**{k: meta.get(k) for k in SPAN_COLUMNS}, **span, "annotation_id": None, "annotator": None}
-                )
+            builder.add_prediction(meta, answers)
     if ids_only:
         builder.problems.append(
             f"{export.name}: {ids_only} predictions are listed by id only; export a snapshot with full "
@@ -413,48 +480,58 @@ def _float(value) -> float | None:
 def _settle(builder: _Builder) -> dict[str, Question]:
     """Final questions: learned choice questions get their labels (sorted) and become multiple where needed."""
     questions = {}
-    answered = [values for _, values in builder.annotations] + [values for _, values in builder.predictions]
     for name, question in builder.questions.items():
-        if question.open and question.kind in (SINGLE, MULTI):
-            seen = [v for values in answered if isinstance(v := values.get(name), list)]
+        if question.open and question.kind in (SINGLE, MULTI, SPAN_CHOICE):
+            seen = [v for rows in (builder.annotations, builder.predictions) for v in rows.answer(name) if v]
             labels = tuple(sorted({label for choices in seen for label in choices}))
-            multiple = question.kind == MULTI or any(len(choices) > 1 for choices in seen)
-            question = Question(name, MULTI if multiple else SINGLE, labels, open=True)
+            kind = question.kind
+            if kind == SINGLE and any(len(choices) > 1 for choices in seen):
+                kind = MULTI
+            question = Question(name, kind, labels, open=True)
         elif question.open and question.kind == SPANS:
-            labels = tuple(sorted({s["label"] for s in builder.spans if s["control"] == name}))
+            spans = builder.spans.columns
+            labels = tuple(sorted({lab for c, lab in zip(spans["control"], spans["label"], strict=True) if c == name}))
             question = Question(name, SPANS, labels, open=True)
-        elif question.open and question.kind == SPAN_CHOICE:
-            labels = tuple(sorted({c for values in answered for c in (values.get(name) or [])}))
-            question = Question(name, SPAN_CHOICE, labels, open=True)
         questions[name] = question
     return questions
 
 
-def _answer_frame(rows: list[tuple[dict, dict]], meta_columns: tuple[str, ...], questions, spans_by) -> pd.DataFrame:
-    frame = pd.DataFrame([meta for meta, _ in rows], columns=list(meta_columns))
-    answers = [values for _, values in rows]
+def _answer_frame(rows: _Rows, questions: dict[str, Question]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows.columns)
     for name, question in questions.items():
-        raw = [values.get(name) for values in answers]
+        raw = rows.answer(name)
         if question.kind == SINGLE:
-            first = [v[0] if isinstance(v, list) and v else None for v in raw]
-            frame[name] = pd.Categorical(first, categories=list(question.labels))
+            frame[name] = pd.Categorical([v[0] if v else None for v in raw], categories=list(question.labels))
         elif question.kind == MULTI:
-            order = {label: i for i, label in enumerate(question.labels)}
-            lists = [sorted(v, key=lambda x: order.get(x, len(order))) if isinstance(v, list) else None for v in raw]
-            frame[name] = pd.Series(lists, dtype=object)
-            for label in question.labels:
-                frame[indicator_column(name, label)] = pd.array(
-                    [None if v is None else int(label in v) for v in lists], dtype="Int8"
-                )
+            frame[name], indicators = _multi(raw, question.labels)
+            for j, label in enumerate(question.labels):
+                frame[indicator_column(name, label)] = pd.arrays.IntegerArray(indicators[0][:, j], indicators[1])
         elif question.kind == SPANS:
-            frame[name] = pd.array([spans_by(meta).get(name, 0) for meta, _ in rows], dtype="Int64")
+            frame[name] = pd.array([v or 0 for v in raw], dtype="Int64")
         elif question.kind == SPAN_CHOICE:
-            frame[name] = pd.Series([v if isinstance(v, list) else None for v in raw], dtype=object)
+            frame[name] = pd.Series(raw, dtype=object)
         elif question.kind == RATING:
             frame[name] = pd.array([_int_or_none(v) for v in raw], dtype="Int64")
         elif question.kind == TEXT:
             frame[name] = pd.array(raw, dtype="string")
     return frame
+
+
+def _multi(raw: list, labels: tuple[str, ...]) -> tuple[pd.Series, tuple[np.ndarray, np.ndarray]]:
+    """Lists of labels in label order, and the 0/1 matrix of labels with the mask of rows not answered."""
+    order = {label: j for j, label in enumerate(labels)}
+    matrix = np.zeros((len(raw), len(labels)), dtype=np.int8)
+    missing = np.ones(len(raw), dtype=bool)
+    lists = []
+    for i, chosen in enumerate(raw):
+        if chosen is None:
+            lists.append(None)
+            continue
+        missing[i] = False
+        codes = sorted(order[label] for label in chosen)
+        matrix[i, codes] = 1
+        lists.append([labels[j] for j in codes])
+    return pd.Series(lists, dtype=object), (matrix, missing)
 
 
 def _int_or_none(value) -> int | None:
@@ -466,38 +543,16 @@ def _int_or_none(value) -> int | None:
 
 def _tables(builder: _Builder) -> LabelTables:
     questions = _settle(builder)
-    span_counts: dict[tuple, dict[str, int]] = {}
-    for span in builder.spans:
-        if span["annotation_id"] is not None:
-            key = (span["export"], span["annotation_id"])
-            counts = span_counts.setdefault(key, {})
-            counts[span["control"]] = counts.get(span["control"], 0) + 1
-    annotations = _answer_frame(
-        builder.annotations,
-        ANNOTATION_META,
-        questions,
-        lambda meta: span_counts.get((meta["export"], meta["annotation_id"]), {}),
-    )
+    annotations = _answer_frame(builder.annotations, questions)
     annotations["annotator_email"] = annotations["annotator"].map(builder.emails).astype("string")
     annotations["annotator"] = annotations["annotator"].astype("string")
     annotations["ground_truth"] = annotations["ground_truth"].astype("boolean")
     annotations["lead_time"] = annotations["lead_time"].astype("Float64")
     annotations["annotation_id"] = annotations["annotation_id"].astype("Int64")
-
-    prediction_spans: dict[tuple, dict[str, int]] = {}
-    for span in builder.spans:
-        if span["prediction_id"] is not None:
-            counts = prediction_spans.setdefault((span["export"], span["prediction_id"]), {})
-            counts[span["control"]] = counts.get(span["control"], 0) + 1
-    predictions = _answer_frame(
-        builder.predictions,
-        PREDICTION_META,
-        questions,
-        lambda meta: prediction_spans.get((meta["export"], meta["prediction_id"]), {}),
-    )
+    predictions = _answer_frame(builder.predictions, questions)
     predictions["score"] = predictions["score"].astype("Float64")
 
-    spans = pd.DataFrame(builder.spans, columns=list(SPAN_COLUMNS))
+    spans = pd.DataFrame(builder.spans.columns)
     span_labels = dict.fromkeys(label for q in questions_of(questions, SPANS) for label in q.labels)
     spans["label"] = pd.Categorical(spans["label"], categories=list(span_labels))
     frame_labels = dict.fromkeys(label for q in questions_of(questions, SPAN_CHOICE) for label in q.labels)
@@ -506,10 +561,11 @@ def _tables(builder: _Builder) -> LabelTables:
         spans[column] = spans[column].astype("Int64")
     spans["annotator"] = spans["annotator"].astype("string")
 
-    skipped = pd.DataFrame(builder.skipped, columns=list(SKIPPED_COLUMNS))
+    skipped = pd.DataFrame(builder.skipped.columns)
     skipped["annotation_id"] = skipped["annotation_id"].astype("Int64")
     skipped["annotator"] = skipped["annotator"].astype("string")
-    tasks = pd.DataFrame(builder.tasks, columns=list(TASK_COLUMNS))
+    skipped["reason"] = skipped["reason"].astype("string")
+    tasks = pd.DataFrame(builder.tasks.columns)
     return LabelTables(annotations, spans, predictions, skipped, tasks, questions, builder.problems)
 
 

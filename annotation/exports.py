@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ FULL, MIN, CSV = "json", "json-min", "csv"
 # Keys JSON_MIN and CSV add to each row besides the task's data and the answers.
 MIN_META = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement")
 CHUNK = 1 << 22  # characters decoded at a time
+FAST_CHUNK = 1 << 24  # bytes parsed at a time by the fast path
+# Where one object of a list ends and the next, starting with an "id" key, begins: between two tasks
+# (or two annotations; a cut there does not parse, and an earlier one is tried).
+NEXT_OBJECT = re.compile(rb"\}\s*,\s*(?=\{\s*\"id\"\s*:)")
 
 
 class ExportError(ValueError):
@@ -71,12 +76,12 @@ def open_export(path: str | Path) -> ExportFile:
             return ExportFile(path, FULL)
         return ExportFile(path, MIN)
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
-    if "annotation_id" in header and "annotator" in header and "id" in header:
+    if "annotation_id" in header and "annotator" in header:
         return ExportFile(path, CSV)
     raise ExportError(
         str(path),
         "not a Label Studio export: neither a JSON array of tasks nor a CSV export with "
-        f"'id', 'annotator' and 'annotation_id' columns (header: {', '.join(header[:8])})",
+        f"'annotator' and 'annotation_id' columns (header: {', '.join(header[:8])})",
     )
 
 
@@ -157,3 +162,74 @@ def iter_csv_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
             yield from enumerate(reader, start=2)
         except csv.Error as err:
             raise ExportError(str(path), f"malformed CSV ({err})", f"line {reader.line_num}") from None
+
+
+def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict, str]]:
+    """Each task of a full JSON export, with its position and its `data` as JSON text.
+
+    Many tasks at a time are cut from the file at a task boundary and parsed by simdjson; a file whose
+    layout offers no such cut, or with an error, is read by `iter_json_array`, which also says where the
+    error is.
+    """
+    import simdjson
+
+    parser = simdjson.Parser()
+    count = 0
+    with open(path, "rb") as stream:
+        pending = stream.read(FAST_CHUNK)
+        at_eof = len(pending) < FAST_CHUNK
+        pending = pending.removeprefix(b"\xef\xbb\xbf").lstrip()
+        if not pending.startswith(b"["):
+            yield from iter_json_array_with_data(path)  # says what is wrong
+            return
+        pending = pending[1:]
+        while True:
+            while not at_eof and len(pending) < FAST_CHUNK:
+                more = stream.read(FAST_CHUNK)
+                at_eof = not more
+                pending += more
+            block, rest = _cut(parser, pending, at_eof)
+            if block is None:
+                if at_eof or len(pending) > 8 * FAST_CHUNK:
+                    break  # no cut parses: let the careful reader take over (and report any error)
+                more = stream.read(FAST_CHUNK)
+                at_eof = not more
+                pending += more
+                continue
+            element = data = None
+            for element in block:
+                count += 1
+                data = element.get("data")
+                text = data.mini.decode("utf-8") if hasattr(data, "mini") else json.dumps(data, ensure_ascii=False)
+                yield count, element.as_dict(), text
+            del block, element, data  # the parser is reused only once nothing refers to its last document
+            if rest is None:
+                return
+            pending = rest
+    for number, task, text in iter_json_array_with_data(path):
+        if number > count:
+            yield number, task, text
+
+
+def _cut(parser, pending: bytes, at_eof: bool):
+    """The longest run of whole tasks at the start of `pending`, parsed, and what follows it (None at the end)."""
+    if at_eof:
+        try:
+            return parser.parse(b"[" + pending), None
+        except (ValueError, RuntimeError):
+            return None, None
+    for tries, match in enumerate(reversed(list(NEXT_OBJECT.finditer(pending)))):
+        if tries == 8:
+            break
+        try:
+            block = parser.parse(b"[" + pending[: match.start() + 1] + b"]")
+        except (ValueError, RuntimeError):
+            continue
+        return block, pending[match.end() :]
+    return None, None
+
+
+def iter_json_array_with_data(path: str | Path) -> Iterator[tuple[int, dict, str]]:
+    """`iter_json_array` with each task's data as JSON text, as `iter_tasks` gives it."""
+    for number, task in iter_json_array(path):
+        yield number, task, json.dumps(task.get("data"), ensure_ascii=False)

@@ -257,3 +257,10 @@ def test_an_array_that_never_closes(tmp_path):
     path.write_text('[{"id": 1, "data": {"text": "a"}, "annotations": []},', encoding="utf-8")
     with pytest.raises(ExportError, match="ends before the JSON array closes"):
         read_export(path)
+
+
+def test_empty_export(tmp_path):
+    path = tmp_path / "none.json"
+    path.write_text("[]", encoding="utf-8")
+    tables = read_export(path)
+    assert tables.read == 0 and tables.annotations.empty and tables.tasks.empty

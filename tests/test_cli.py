@@ -93,3 +93,59 @@ def test_tasks_reports_what_it_skipped(tmp_path):
     nothing = run("tasks", str(empty), "-o", str(tmp_path / "none.json"))
     assert nothing.returncode == 2 and "every input was skipped" in nothing.stderr
     assert not (tmp_path / "none.json").exists()
+
+
+def test_convert_agreement_and_gold_from_the_command_line(tmp_path):
+    from annotation.sample import sample_file
+
+    book = Path(__file__).resolve().parents[1] / "annotation" / "codebooks" / "soleimani_2020.yaml"
+    tables = tmp_path / "tables"
+    done = run("convert", str(sample_file("export.json")), "--codebook", str(book), "-o", str(tables))
+    assert done.returncode == 0, done.stderr
+    assert "read 194 annotations = 193 kept + 1 skipped (1 cancelled)" in done.stderr
+    assert (tables / "annotations.parquet").exists() and (tables / "questions.json").exists()
+    csv_out = tmp_path / "csv"
+    assert run("convert", str(sample_file("export.json")), "--format", "csv", "-o", str(csv_out)).returncode == 0
+    assert (csv_out / "annotations.csv").read_text(encoding="utf-8").startswith("export,task_id,passage_id")
+
+    figures = tmp_path / "agreement.csv"
+    done = run("agreement", str(tables), "-o", str(figures), "--plot", str(tmp_path / "agreement.png"))
+    assert done.returncode == 0, done.stderr
+    assert "stance_us_government" in done.stderr and (tmp_path / "agreement.png").stat().st_size > 10_000
+    assert figures.read_text(encoding="utf-8").startswith("question,kind,items")
+
+    gold = tmp_path / "gold.parquet"
+    review = tmp_path / "review.json"
+    done = run("gold", str(tables), "-o", str(gold), "--review-tasks", str(review))
+    assert done.returncode == 0, done.stderr
+    assert "Wrote 71 gold rows" in done.stderr
+    assert json.loads(review.read_text(encoding="utf-8"))[0]["predictions"]
+
+
+def test_convert_reports_bad_exports_without_a_traceback(tmp_path):
+    bad = tmp_path / "cut.json"
+    bad.write_text('[{"id": 1, "data": {"text": "a"}, "annotations": [', encoding="utf-8")
+    done = run("convert", str(bad), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert f"{bad}, record 1: the file ends inside a record (truncated?)" in done.stderr
+    assert "Traceback" not in done.stderr
+    other = tmp_path / "scores.csv"
+    other.write_text("name,score\nada,3\n", encoding="utf-8")
+    done = run("agreement", str(other))
+    assert done.returncode == 2 and "not a Label Studio export" in done.stderr
+
+
+def test_strict_conversion_fails_on_a_label_outside_the_codebook(tmp_path):
+    from annotation.sample import sample_file
+
+    export = json.loads(sample_file("export.json").read_text(encoding="utf-8"))
+    export[0]["annotations"][0]["result"][0]["value"]["choices"] = ["enthusiastic"]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    book = Path(__file__).resolve().parents[1] / "annotation" / "codebooks" / "soleimani_2020.yaml"
+    lenient = run("convert", str(path), "--codebook", str(book), "-o", str(tmp_path / "a"))
+    assert lenient.returncode == 0 and "label 'enthusiastic' is not in the codebook" in lenient.stderr
+    assert "1 failed check" in lenient.stderr
+    strict = run("convert", str(path), "--codebook", str(book), "--strict", "-o", str(tmp_path / "b"))
+    assert strict.returncode == 2 and "failed the codebook checks" in strict.stderr
+    assert not (tmp_path / "b").exists()

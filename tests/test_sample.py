@@ -145,3 +145,21 @@ def test_demo_config_and_tasks_go_into_a_real_project(studio, tmp_path):
     assert len(imported.task_ids) == len(tasks)
     stored = studio.tasks.get(id=imported.task_ids[5])
     assert stored.data == tasks[5]["data"]
+
+
+@pytest.mark.studio
+def test_review_tasks_go_into_a_real_project_with_one_prediction_per_annotator(studio):
+    from annotation.convert import read_export
+    from annotation.gold import gold_labels, review_tasks
+    from annotation.label_config import build_label_config
+
+    config = build_label_config(CODEBOOK)
+    tables = read_export(sample_file("export.json"), codebook=CODEBOOK)
+    review = review_tasks(tables, gold_labels(tables, CODEBOOK), config=config)
+    project = studio.projects.create(title="review", label_config=config)
+    imported = studio.projects.import_tasks(id=project.id, request=review, return_task_ids=True)
+    assert len(imported.task_ids) == len(review)
+    stored = studio.tasks.get(id=imported.task_ids[0])
+    versions = sorted(p.model_version for p in stored.predictions)
+    assert versions == sorted(p["model_version"] for p in review[0]["predictions"])
+    assert stored.data["review"].startswith("unresolved: ")

@@ -325,14 +325,7 @@ def _read_full(export: ExportFile, builder: _Builder) -> None:
         if "data" not in task or "annotations" not in task:
             raise ExportError(str(export.path), "a task without 'data' or 'annotations'", f"record {number}")
         data = task.get("data") or {}
-        task_id = task.get("id")
-        passage_id = data.get("passage_id") or f"{export.name}#{task_id}"
-        base = {
-            "export": export.name,
-            "task_id": task_id,
-            "passage_id": passage_id,
-            "article_id": data.get("article_id"),
-        }
+        base = _task_base(export, task.get("id"), data)
         builder.tasks.append({**base, "text": data.get("text"), "data": data_json})
         version = builder.version_problem(data)
         for annotation in task.get("annotations") or []:
@@ -393,13 +386,7 @@ def _read_flat(export: ExportFile, builder: _Builder) -> None:
             raise ExportError(str(export.path), "a row without the task 'id'", f"row {number}")
         task_id = _number(row["id"])
         data = {k: v for k, v in row.items() if k not in MIN_META and k not in builder.questions}
-        passage_id = data.get("passage_id") or f"{export.name}#{task_id}"
-        base = {
-            "export": export.name,
-            "task_id": task_id,
-            "passage_id": passage_id,
-            "article_id": data.get("article_id"),
-        }
+        base = _task_base(export, task_id, data)
         if task_id not in seen_tasks:
             seen_tasks.add(task_id)
             builder.tasks.append({**base, "text": data.get("text"), "data": json.dumps(data, ensure_ascii=False)})
@@ -419,6 +406,16 @@ def _read_flat(export: ExportFile, builder: _Builder) -> None:
         if version:
             answers.problems.insert(0, version)
         builder.add(meta, answers, export.name)
+
+
+def _task_base(export: ExportFile, task_id, data: dict) -> dict:
+    """The columns every row of a task starts with; tasks without a passage id get one from the export."""
+    return {
+        "export": export.name,
+        "task_id": task_id,
+        "passage_id": data.get("passage_id") or f"{export.name}#{task_id}",
+        "article_id": data.get("article_id"),
+    }
 
 
 def _user(completed_by) -> tuple[str | None, str | None]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import pandas as pd
 import pytest
+from table_factory import make_tables as build_tables
 
 from annotation.agreement import agreement, format_agreement, plot_agreement, span_f1
 from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.questions import MULTI, SINGLE, SPANS, Question
-from annotation.tables import LabelTables, indicator_column
 
 QUESTIONS = {
     "cues": Question("cues", SPANS, ("frame_cue", "loaded_language")),
@@ -20,59 +19,8 @@ QUESTIONS = {
 }
 
 
-def make_tables(rows: list[tuple], questions: dict[str, Question] = QUESTIONS) -> LabelTables:
-    """Tables from `(passage, annotator, {control: answer})` rows; spans answers are `(start, end, label)` lists."""
-    annotations, spans = [], []
-    for i, (passage, annotator, answers) in enumerate(rows, start=1):
-        row = {
-            "export": "e1",
-            "task_id": int(passage.lstrip("p") or 0),
-            "passage_id": passage,
-            "article_id": "a1",
-            "annotator": annotator,
-            "annotator_email": f"{annotator}@example.org",
-            "annotation_id": i,
-            "created_at": pd.Timestamp("2025-01-01") + pd.Timedelta(minutes=i),
-            "updated_at": pd.Timestamp("2025-01-01") + pd.Timedelta(minutes=i),
-            "lead_time": 1.0,
-            "ground_truth": False,
-        }
-        for question in questions.values():
-            answer = answers.get(question.name)
-            if question.kind == MULTI:
-                row[question.name] = answer
-                for label in question.labels:
-                    row[indicator_column(question.name, label)] = int(answer is not None and label in answer)
-            elif question.kind == SPANS:
-                row[question.name] = len(answer or [])
-                for start, end, label in answer or []:
-                    spans.append(
-                        {
-                            "passage_id": passage,
-                            "annotation_id": i,
-                            "prediction_id": None,
-                            "annotator": annotator,
-                            "control": question.name,
-                            "start": start,
-                            "end": end,
-                            "text": "x" * (end - start),
-                            "label": label,
-                            "frame": None,
-                        }
-                    )
-            else:
-                row[question.name] = answer
-        annotations.append(row)
-    frame = pd.DataFrame(annotations)
-    for question in questions.values():
-        if question.kind == SINGLE:
-            frame[question.name] = pd.Categorical(frame[question.name], categories=question.labels)
-    span_columns = ["passage_id", "annotation_id", "prediction_id", "annotator", "control", "start", "end"]
-    span_frame = pd.DataFrame(spans, columns=[*span_columns, "text", "label", "frame"])
-    tasks = pd.DataFrame(
-        [{"passage_id": p, "data": json.dumps({"text": p})} for p in dict.fromkeys(r[0] for r in rows)]
-    )
-    return LabelTables(frame, span_frame, pd.DataFrame(), pd.DataFrame(), tasks, dict(questions))
+def make_tables(rows: list[tuple], questions: dict[str, Question] = QUESTIONS):
+    return build_tables(rows, questions)
 
 
 def choices(table: dict[str, str], question: str = "stance") -> list[tuple]:

@@ -93,6 +93,10 @@ class _Rows:
         values = self.answers.get(name, [])
         return values + [None] * (self.count - len(values))
 
+    def frame(self) -> pd.DataFrame:
+        """The rows' own columns as a DataFrame; the lists are let go as they are copied, to keep memory low."""
+        return pd.DataFrame({column: self.columns.pop(column) for column in list(self.columns)})
+
 
 class _Builder:
     """Collects rows while exports are read, then builds the tables."""
@@ -494,9 +498,10 @@ def _settle(builder: _Builder) -> dict[str, Question]:
 
 
 def _answer_frame(rows: _Rows, questions: dict[str, Question]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows.columns)
+    frame = rows.frame()
     for name, question in questions.items():
         raw = rows.answer(name)
+        rows.answers.pop(name, None)
         if question.kind == SINGLE:
             frame[name] = pd.Categorical([v[0] if v else None for v in raw], categories=list(question.labels))
         elif question.kind == MULTI:
@@ -549,7 +554,7 @@ def _tables(builder: _Builder) -> LabelTables:
     predictions = _answer_frame(builder.predictions, questions)
     predictions["score"] = predictions["score"].astype("Float64")
 
-    spans = pd.DataFrame(builder.spans.columns)
+    spans = builder.spans.frame()
     span_labels = dict.fromkeys(label for q in questions_of(questions, SPANS) for label in q.labels)
     spans["label"] = pd.Categorical(spans["label"], categories=list(span_labels))
     frame_labels = dict.fromkeys(label for q in questions_of(questions, SPAN_CHOICE) for label in q.labels)
@@ -558,11 +563,11 @@ def _tables(builder: _Builder) -> LabelTables:
         spans[column] = spans[column].astype("Int64")
     spans["annotator"] = spans["annotator"].astype("string")
 
-    skipped = pd.DataFrame(builder.skipped.columns)
+    skipped = builder.skipped.frame()
     skipped["annotation_id"] = skipped["annotation_id"].astype("Int64")
     skipped["annotator"] = skipped["annotator"].astype("string")
     skipped["reason"] = skipped["reason"].astype("string")
-    tasks = pd.DataFrame(builder.tasks.columns)
+    tasks = builder.tasks.frame()
     return LabelTables(annotations, spans, predictions, skipped, tasks, questions, builder.problems)
 
 

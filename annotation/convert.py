@@ -95,7 +95,26 @@ class _Rows:
 
     def frame(self) -> pd.DataFrame:
         """The rows' own columns as a DataFrame; the lists are let go as they are copied, to keep memory low."""
-        return pd.DataFrame({column: self.columns.pop(column) for column in list(self.columns)})
+        return pd.DataFrame({column: _column(self.columns.pop(column)) for column in list(self.columns)})
+
+
+def _column(values: list):
+    """A list as a column. Text goes to Arrow in one step (UTF-8 bytes, JSON text straight from the parser,
+    without being decoded first); other values are left to pandas."""
+    first = next((v for v in values if v is not None), None)
+    if isinstance(first, (str, bytes)):
+        import pyarrow as pa
+
+        array = pa.array(values, type=pa.large_binary() if isinstance(first, bytes) else pa.large_string())
+        return array.cast(pa.large_string()).to_pandas(types_mapper=_text_dtype)
+    return values
+
+
+def _text_dtype(arrow_type):
+    """pandas' own text dtype for Arrow text; None (the default) for anything else."""
+    import pyarrow as pa
+
+    return pd.StringDtype("pyarrow", na_value=np.nan) if pa.types.is_large_string(arrow_type) else None
 
 
 class _Builder:
@@ -393,7 +412,8 @@ def _read_flat(export: ExportFile, builder: _Builder) -> None:
         base = _task_base(export, task_id, data)
         if task_id not in seen_tasks:
             seen_tasks.add(task_id)
-            builder.tasks.append({**base, "text": data.get("text"), "data": json.dumps(data, ensure_ascii=False)})
+            data_json = json.dumps(data, ensure_ascii=False).encode("utf-8")
+            builder.tasks.append({**base, "text": data.get("text"), "data": data_json})
         if row.get("annotation_id") in (None, ""):
             continue  # a task nobody labeled
         meta = {
@@ -503,7 +523,7 @@ def _answer_frame(rows: _Rows, questions: dict[str, Question]) -> pd.DataFrame:
         raw = rows.answer(name)
         rows.answers.pop(name, None)
         if question.kind == SINGLE:
-            frame[name] = pd.Categorical([v[0] if v else None for v in raw], categories=list(question.labels))
+            frame[name] = _categorical([v[0] if v else None for v in raw], question.labels)
         elif question.kind == MULTI:
             frame[name], indicators = _multi(raw, question.labels)
             for j, label in enumerate(question.labels):
@@ -519,20 +539,34 @@ def _answer_frame(rows: _Rows, questions: dict[str, Question]) -> pd.DataFrame:
     return frame
 
 
+def _categorical(values: list, labels: tuple[str, ...]) -> pd.Categorical:
+    """Values as a categorical over `labels` (in their order); values outside them become missing."""
+    index = {label: code for code, label in enumerate(labels)}
+    codes = np.fromiter((index.get(v, -1) for v in values), dtype=np.int32, count=len(values))
+    return pd.Categorical.from_codes(codes, categories=list(labels))
+
+
 def _multi(raw: list, labels: tuple[str, ...]) -> tuple[pd.Series, tuple[np.ndarray, np.ndarray]]:
     """Lists of labels in label order, and the 0/1 matrix of labels with the mask of rows not answered."""
     order = {label: j for j, label in enumerate(labels)}
-    matrix = np.zeros((len(raw), len(labels)), dtype=np.int8)
+    known: dict[tuple, tuple[list[int], list[str]]] = {}  # each distinct set of choices is sorted once
+    lists, rows, columns = [], [], []
     missing = np.ones(len(raw), dtype=bool)
-    lists = []
     for i, chosen in enumerate(raw):
         if chosen is None:
             lists.append(None)
             continue
+        key = tuple(chosen)
+        hit = known.get(key)
+        if hit is None:
+            codes = sorted(order[label] for label in chosen)
+            hit = known[key] = (codes, [labels[j] for j in codes])
         missing[i] = False
-        codes = sorted(order[label] for label in chosen)
-        matrix[i, codes] = 1
-        lists.append([labels[j] for j in codes])
+        lists.append(list(hit[1]))
+        rows.extend([i] * len(hit[0]))
+        columns.extend(hit[0])
+    matrix = np.zeros((len(raw), len(labels)), dtype=np.int8)
+    matrix[rows, columns] = 1
     return pd.Series(lists, dtype=object), (matrix, missing)
 
 

@@ -23,6 +23,8 @@ FAST_CHUNK = 1 << 24  # bytes parsed at a time by the fast path
 # Where one object of a list ends and the next, starting with an "id" key, begins: between two tasks
 # (or two annotations; a cut there does not parse, and an earlier one is tried).
 NEXT_OBJECT = re.compile(rb"\}\s*,\s*(?=\{\s*\"id\"\s*:)")
+# The same, where the object goes on with a task's "annotations" or "data" (the server's key order): tried first.
+NEXT_TASK = re.compile(rb"\}\s*,\s*(?=\{\s*\"id\"\s*:\s*\d+\s*,\s*\"(?:annotations|data)\")")
 
 
 class ExportError(ValueError):
@@ -164,8 +166,8 @@ def iter_csv_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
             raise ExportError(str(path), f"malformed CSV ({err})", f"line {reader.line_num}") from None
 
 
-def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict, str]]:
-    """Each task of a full JSON export, with its position and its `data` as JSON text.
+def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict, bytes]]:
+    """Each task of a full JSON export, with its position and its `data` as JSON text (UTF-8 bytes).
 
     Many tasks at a time are cut from the file at a task boundary and parsed by simdjson; a file whose
     layout offers no such cut, or with an error, is read by `iter_json_array`, which also says where the
@@ -200,8 +202,8 @@ def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict, str]]:
             for element in block:
                 count += 1
                 data = element.get("data")
-                text = data.mini.decode("utf-8") if hasattr(data, "mini") else json.dumps(data, ensure_ascii=False)
-                yield count, element.as_dict(), text
+                raw = data.mini if hasattr(data, "mini") else json.dumps(data, ensure_ascii=False).encode("utf-8")
+                yield count, element.as_dict(), raw
             del block, element, data  # the parser is reused only once nothing refers to its last document
             if rest is None:
                 return
@@ -218,9 +220,9 @@ def _cut(parser, pending: bytes, at_eof: bool):
             return parser.parse(b"[" + pending), None
         except (ValueError, RuntimeError):
             return None, None
-    for tries, match in enumerate(reversed(list(NEXT_OBJECT.finditer(pending)))):
-        if tries == 8:
-            break
+    likely = list(NEXT_TASK.finditer(pending))[-2:]
+    possible = list(NEXT_OBJECT.finditer(pending))[-6:]
+    for match in [*reversed(likely), *reversed(possible)]:
         try:
             block = parser.parse(b"[" + pending[: match.start() + 1] + b"]")
         except (ValueError, RuntimeError):
@@ -229,7 +231,7 @@ def _cut(parser, pending: bytes, at_eof: bool):
     return None, None
 
 
-def iter_json_array_with_data(path: str | Path) -> Iterator[tuple[int, dict, str]]:
+def iter_json_array_with_data(path: str | Path) -> Iterator[tuple[int, dict, bytes]]:
     """`iter_json_array` with each task's data as JSON text, as `iter_tasks` gives it."""
     for number, task in iter_json_array(path):
-        yield number, task, json.dumps(task.get("data"), ensure_ascii=False)
+        yield number, task, json.dumps(task.get("data"), ensure_ascii=False).encode("utf-8")

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from annotation.cli import CodebookOpt, ConfigOpt, Sources, console, fail, load, load_tables
 from annotation.cli import app as labeling_app
-from annotation.cli import console
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -27,6 +27,104 @@ def demo(
 
     for line in run_demo(out):
         console.print(line, highlight=False, markup=False)
+
+
+ModelArg = Annotated[Path, typer.Argument(help="A model file written by `framestance train`.", show_default=False)]
+Features = Annotated[str, typer.Option(help="tfidf, or tfidf+embeddings (needs framestance[embeddings]).")]
+
+
+def open_model(path: Path, codebook: Path | None = None):
+    """The model at `path` (checked against a codebook if given), or a clear error and exit."""
+    from models.persistence import ModelFileError, load_model
+
+    try:
+        return load_model(path, load(codebook) if codebook else None)
+    except ModelFileError as err:
+        raise fail(str(err)) from None
+
+
+@app.command("train")
+def train(
+    sources: Sources,
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook the labels follow.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="The model file to write.")] = Path("model.skops"),
+    features: Features = "tfidf",
+    seed: Annotated[int, typer.Option(help="The same seed gives the same model.")] = 0,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the evaluation as Markdown.")] = None,
+) -> None:
+    """Train the stance, frames and primary-frame models on gold labels, evaluated by article-grouped CV."""
+    from models.persistence import save_model
+    from models.report import format_evaluation, write_report
+    from models.training import train as train_model
+
+    book = load(codebook)
+    tables, _ = load_tables(sources, codebook, None)
+    try:
+        model, evaluation = train_model(tables, book, codebook.read_text(encoding="utf-8"), features, seed)
+    except (ValueError, ImportError) as err:
+        raise fail(str(err)) from None
+    save_model(model, out)
+    console.print(format_evaluation(evaluation), highlight=False, markup=False)
+    console.print(f"Wrote {out} (model version {model.version})", highlight=False)
+    if report:
+        write_report(evaluation, report, model.card)
+        console.print(f"Wrote {report}", highlight=False)
+
+
+@app.command("evaluate")
+def evaluate(
+    model_path: ModelArg,
+    sources: Sources,
+    codebook: CodebookOpt = None,
+    config: ConfigOpt = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the evaluation as Markdown.")] = None,
+) -> None:
+    """Score a trained model on other, held-out labels, question by question, beside human agreement."""
+    from models.report import format_evaluation, write_report
+    from models.training import evaluate as evaluate_model
+
+    model = open_model(model_path, codebook)
+    tables, _ = load_tables(sources, codebook, config)
+    evaluation = evaluate_model(model, tables)
+    console.print(format_evaluation(evaluation), highlight=False, markup=False)
+    if report:
+        write_report(evaluation, report, model.card)
+        console.print(f"Wrote {report}", highlight=False)
+
+
+@app.command("suggest")
+def suggest(
+    model_path: ModelArg,
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Articles (as `framestance tasks` reads them) or a task file.", show_default=False),
+    ],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help=".json: Label Studio tasks with predictions; .csv/.parquet: a table.")
+    ] = Path("suggestions.json"),
+    rank: Annotated[bool, typer.Option("--rank", help="Least confident first: label these next.")] = False,
+) -> None:
+    """Suggest stances and frames for new passages."""
+    from models.suggest import read_inputs, write_suggestions
+
+    model = open_model(model_path)
+    try:
+        tasks, skipped = read_inputs(inputs, model.codebook)
+    except ValueError as err:
+        raise fail(str(err)) from None
+    for line in skipped:
+        console.print(f"skipped {line}", highlight=False, markup=False)
+    if not tasks:
+        raise fail("no passages to score: every input was skipped")
+    try:
+        table = write_suggestions(model, tasks, out, rank=rank)
+    except ValueError as err:
+        raise fail(str(err)) from None
+    console.print(
+        f"Wrote suggestions for {len(table)} passages to {out} (model {model.version}; "
+        f"mean confidence {table['score'].mean():.2f})",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -28,15 +28,40 @@ def run_demo(out: Path) -> list[str]:
     export = out / "label-studio-export.json"
     shutil.copyfile(sample_file("export.json"), export)
     labels = _labels(export, codebook, out)
+    learned = _model(export, codebook_path, codebook, out, run.tasks)
     sources = sorted({article.source for article in run.articles})
     return [
         f"Codebook {codebook.ref}: {len(codebook.targets)} targets, {len(codebook.frames)} frames",
         f"Sample: {len(run.articles)} articles from {len(sources)} outlets ({', '.join(sources)})",
         *run.summary(),
         *labels,
+        *learned,
         f"Wrote to {out}/: codebook.yaml, label_config.xml, instructions.html, tasks.json, "
         "label-studio-export.json (the sample labeled by three annotators on a real Label Studio server), "
-        "tables/, agreement.csv, agreement.png, gold.parquet, review.json",
+        "tables/, agreement.csv, agreement.png, gold.parquet, review.json, model.skops, model-report.md, "
+        "suggestions.json (the sample's tasks with the model's suggestions, least confident first), "
+        "suggestions.parquet",
+    ]
+
+
+def _model(export: Path, codebook_path: Path, codebook, out: Path, tasks: list[dict]) -> list[str]:
+    """Train on the sample's labels, then suggest labels for the sample's passages."""
+    from annotation.convert import read_export
+    from models.persistence import save_model
+    from models.report import format_evaluation, write_report
+    from models.suggest import write_suggestions
+    from models.training import train
+
+    tables = read_export(export, codebook=codebook)
+    model, evaluation = train(tables, codebook, codebook_path.read_text(encoding="utf-8"))
+    save_model(model, out / "model.skops")
+    write_report(evaluation, out / "model-report.md", model.card)
+    write_suggestions(model, tasks, out / "suggestions.json", rank=True)
+    table = write_suggestions(model, tasks, out / "suggestions.parquet")
+    return [
+        f"Model {model.version}, evaluated by cross-validation grouped by article:",
+        format_evaluation(evaluation),
+        f"Suggestions for {len(table)} passages (mean confidence {table['score'].mean():.2f})",
     ]
 
 

@@ -107,7 +107,12 @@ def test_demo_writes_everything_to_one_folder(tmp_path):
         "instructions.html",
         "label-studio-export.json",
         "label_config.xml",
+        "model-report",
+        "model-report.md",
+        "model.skops",
         "review.json",
+        "suggestions.json",
+        "suggestions.parquet",
         "tables",
         "tasks.json",
     ]
@@ -128,6 +133,11 @@ def test_demo_writes_everything_to_one_folder(tmp_path):
     assert all({p["model_version"] for p in task["predictions"]} <= {"2", "3", "4"} for task in review)
     assert "read 194 annotations = 193 kept + 1 skipped (1 cancelled)" in done.stderr
     assert "stance_us_government" in done.stderr
+    assert "evaluated by cross-validation grouped by article" in done.stderr
+    suggestions = json.loads((out / "suggestions.json").read_text(encoding="utf-8"))
+    assert len(suggestions) == 71
+    scores = [task["predictions"][0]["score"] for task in suggestions]
+    assert scores == sorted(scores)  # least confident first
     assert load_codebook(out / "codebook.yaml") == CODEBOOK
     check_label_config((out / "label_config.xml").read_text(encoding="utf-8"), CODEBOOK)
     assert json.loads((out / "tasks.json").read_text(encoding="utf-8")) == sample_tasks(CODEBOOK).tasks

@@ -1,0 +1,195 @@
+"""The stance and frame classifiers, as scikit-learn estimators over raw text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.utils.validation import check_is_fitted
+
+from models.features import check_features, text_features, transform_unique
+
+WINDOW = 120  # characters either side of a target's mention that make its local context
+
+
+def _texts(X) -> list[str]:
+    if isinstance(X, pd.DataFrame):
+        if "text" not in X.columns:
+            raise ValueError("X needs a 'text' column")
+        values = X["text"]
+    else:
+        values = X
+    if isinstance(values, str):
+        raise ValueError("X must be a list of texts or a DataFrame with a 'text' column, not one string")
+    texts = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
+    if not texts:
+        raise ValueError("X holds no texts")
+    return texts
+
+
+def _binary(C: float, max_iter: int, random_state) -> LogisticRegression:
+    # The dual liblinear solver is the fast one when there are far more n-grams than texts.
+    return LogisticRegression(
+        C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=max_iter, random_state=random_state
+    )
+
+
+def _one_label(C: float, max_iter: int, random_state) -> OneVsRestClassifier:
+    """One yes/no model per class; their probabilities are normalised over the classes."""
+    return OneVsRestClassifier(_binary(C, max_iter, random_state))
+
+
+class StanceClassifier(ClassifierMixin, BaseEstimator):
+    """Stance of a text toward a target, one model for every target.
+
+    `X` is a DataFrame with `text` and optionally `target`, `target_from` and `target_to` (the character
+    offsets of the target's mention), or a list of texts. Each row's features are shared n-grams, the same
+    n-grams again in a block of the row's own target (so the model learns what is particular to a target
+    where it has the data, and falls back on what holds across targets where it has not), the target itself,
+    and, with offsets, the n-grams of the text around the mention.
+    """
+
+    def __init__(
+        self, features: str = "tfidf", C: float = 2.0, max_iter: int = 2000, random_state=None, embedding_model=None
+    ):
+        self.features = features
+        self.C = C
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.embedding_model = embedding_model
+
+    def _columns(self, X) -> tuple[list[str], list[str], list[str] | None]:
+        texts = _texts(X)
+        if isinstance(X, pd.DataFrame) and "target" in X.columns:
+            targets = ["" if pd.isna(t) else str(t) for t in X["target"]]
+        else:
+            targets = [""] * len(texts)
+        local = None
+        if isinstance(X, pd.DataFrame) and {"target_from", "target_to"} <= set(X.columns):
+            local = []
+            for text, start, end in zip(texts, X["target_from"], X["target_to"], strict=True):
+                if pd.isna(start) or pd.isna(end):
+                    local.append("")
+                else:
+                    start, end = int(start), int(end)
+                    local.append(f"{text[max(0, start - WINDOW) : start]} TARGET {text[end : end + WINDOW]}")
+        return texts, targets, local
+
+    def _matrix(self, texts, targets, local):
+        shared = transform_unique(self.vectorizer_, texts)
+        blocks = [shared]
+        for target in self.targets_:
+            mask = sparse.diags(np.array([t == target for t in targets], dtype=float))
+            blocks.append(mask @ shared)
+        known = {t: i for i, t in enumerate(self.targets_)}
+        rows = [i for i, t in enumerate(targets) if t in known]
+        onehot = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, [known[targets[i]] for i in rows])), shape=(len(texts), len(self.targets_))
+        )
+        blocks.append(onehot)
+        if self.local_vectorizer_ is not None:
+            blocks.append(transform_unique(self.local_vectorizer_, local or [""] * len(texts)))
+        return sparse.hstack([sparse.csr_matrix(b) for b in blocks], format="csr")
+
+    def fit(self, X, y):
+        """Learn from texts (with their targets) and their stance labels."""
+        check_features(self.features)
+        texts, targets, local = self._columns(X)
+        y = np.asarray(y, dtype=object)
+        if len(y) != len(texts):
+            raise ValueError(f"X has {len(texts)} rows but y has {len(y)} labels")
+        self.classes_ = np.unique(y.astype(str))
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least two stance classes to learn from, found {list(self.classes_)}")
+        self.targets_ = sorted(set(targets) - {""})
+        self.vectorizer_ = text_features(self.features, self.embedding_model).fit(list(dict.fromkeys(texts)))
+        self.local_vectorizer_ = None
+        if local is not None:
+            self.local_vectorizer_ = text_features("tfidf").fit(list(dict.fromkeys(local)))
+        self.model_ = _one_label(self.C, self.max_iter, self.random_state).fit(
+            self._matrix(texts, targets, local), y.astype(str)
+        )
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability of each class in `classes_`, one row per row of X."""
+        check_is_fitted(self, "model_")
+        texts, targets, local = self._columns(X)
+        return self.model_.predict_proba(self._matrix(texts, targets, local))
+
+    def predict(self, X) -> np.ndarray:
+        """The most likely stance of each row."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class FrameClassifier(ClassifierMixin, BaseEstimator):
+    """The frames of a text: several at once (`multi_label=True`, one yes/no model per frame) or one.
+
+    With `multi_label=True`, `fit(texts, Y)` takes a list of label lists and `predict` returns a 0/1 matrix
+    with columns in `classes_`; with `multi_label=False`, `Y` is one label per text (the primary frame).
+    """
+
+    def __init__(
+        self,
+        multi_label: bool = True,
+        features: str = "tfidf",
+        C: float = 4.0,
+        threshold: float = 0.5,
+        max_iter: int = 2000,
+        random_state=None,
+        embedding_model=None,
+    ):
+        self.multi_label = multi_label
+        self.features = features
+        self.C = C
+        self.threshold = threshold
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.embedding_model = embedding_model
+
+    def fit(self, X, Y):
+        """Learn from texts and their frames."""
+        check_features(self.features)
+        texts = _texts(X)
+        if len(Y) != len(texts):
+            raise ValueError(f"X has {len(texts)} texts but Y has {len(Y)} rows")
+        self.vectorizer_ = text_features(self.features, self.embedding_model).fit(list(dict.fromkeys(texts)))
+        matrix = transform_unique(self.vectorizer_, texts)
+        if self.multi_label:
+            if any(isinstance(labels, str) for labels in Y):
+                raise ValueError("with multi_label=True, Y is a list of label lists, e.g. [['legality'], []]")
+            self.binarizer_ = MultiLabelBinarizer().fit(Y)
+            self.classes_ = self.binarizer_.classes_
+            indicators = self.binarizer_.transform(Y)
+            if len(self.classes_) == 0:
+                raise ValueError("no frame appears in Y")
+            self.model_ = OneVsRestClassifier(_binary(self.C, self.max_iter, self.random_state)).fit(matrix, indicators)
+        else:
+            labels = np.asarray(Y, dtype=object).astype(str)
+            self.classes_ = np.unique(labels)
+            if len(self.classes_) < 2:
+                raise ValueError(f"need at least two classes to learn from, found {list(self.classes_)}")
+            self.model_ = _one_label(self.C, self.max_iter, self.random_state).fit(matrix, labels)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Per text, the probability of each frame in `classes_` (independent ones when multi-label)."""
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(transform_unique(self.vectorizer_, _texts(X)))
+
+    def predict(self, X) -> np.ndarray:
+        """A 0/1 matrix over `classes_` (multi-label), or one frame per text."""
+        probabilities = self.predict_proba(X)
+        if self.multi_label:
+            return (probabilities >= self.threshold).astype(int)
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+    def predict_labels(self, X) -> list[list[str]]:
+        """The frames of each text as lists (multi-label only)."""
+        if not self.multi_label:
+            raise ValueError("predict_labels is for multi_label=True; use predict")
+        return [list(self.classes_[row.astype(bool)]) for row in self.predict(X)]

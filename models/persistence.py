@@ -1,0 +1,83 @@
+"""Model files: saved with skops, never pickle; loading checks every type in the file and the codebook."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from annotation.codebook import Codebook
+from models.training import Model, codebook_hash
+
+FORMAT = "framestance-model/1"
+# Our own classes a model file may hold besides what skops trusts by default (scikit-learn, numpy, scipy).
+OWN_TYPES = (
+    "models.estimators.StanceClassifier",
+    "models.estimators.FrameClassifier",
+    "models.embeddings.SentenceEmbeddings",
+)
+# Types skops does not trust by default but that a fitted text model is made of.
+LIBRARY_TYPES = ("builtins.slice",)
+
+
+class ModelFileError(ValueError):
+    """A model file that is not one of ours, was changed, or answers another codebook."""
+
+
+def save_model(model: Model, path: str | Path) -> Path:
+    """Write a model file (skops)."""
+    import skops.io
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "format": FORMAT,
+        "card": model.card,
+        "codebook": model.codebook_text,
+        "stance": model.stance,
+        "frames": model.frames,
+        "primary": model.primary,
+    }
+    skops.io.dump(state, path)
+    return path
+
+
+def load_model(path: str | Path, codebook: Codebook | None = None) -> Model:
+    """Read a model file, refusing one with unexpected types, a changed codebook, or another codebook than given."""
+    import skops.io
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a framestance model file (expected a skops file)")
+    try:
+        found = skops.io.get_untrusted_types(file=path)
+    except Exception as err:  # skops raises several types for a damaged archive
+        raise ModelFileError(f"{path}: not a readable model file ({err})") from None
+    foreign = sorted(set(found) - set(OWN_TYPES) - set(LIBRARY_TYPES))
+    if foreign:
+        raise ModelFileError(
+            f"{path}: refused: the file holds types a framestance model never has: {', '.join(foreign)}"
+        )
+    try:
+        state = skops.io.load(path, trusted=found)
+    except Exception as err:
+        raise ModelFileError(f"{path}: not a readable model file ({err})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a framestance model file (format {_format_of(state)!r})")
+    card, text = state.get("card") or {}, state.get("codebook") or ""
+    if card.get("codebook", {}).get("sha256") != codebook_hash(text):
+        raise ModelFileError(f"{path}: refused: the codebook inside does not match the hash in its card (changed?)")
+    model = Model(text, card, state.get("stance"), state.get("frames"), state.get("primary"))
+    if codebook is not None:
+        ref = card["codebook"]["ref"]
+        if codebook != model.codebook:
+            raise ModelFileError(
+                f"{path}: refused: the model was trained for codebook {ref}, not {codebook.ref} as given "
+                "(or the same name and version with other labels); train it again on this codebook"
+            )
+    return model
+
+
+def _format_of(state) -> str:
+    return state.get("format", "none") if isinstance(state, dict) else type(state).__name__

@@ -1,0 +1,118 @@
+"""Suggestions for new passages: a table of labels and probabilities, and Label Studio tasks with predictions.
+
+The table has one row per passage: its ids and offsets, then per question the label and one probability
+column per label (`<question>__<label>`), and `score`, the model's confidence over all questions (the mean of
+each question's top probability). Archive scoring reuses this schema.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.training import Model
+
+ID_COLUMNS = ("passage_id", "article_id", "position", "start", "end", "source", "title")
+
+
+def suggestion_table(model: Model, tasks: list[dict]) -> pd.DataFrame:
+    """Labels and probabilities for every task's passage."""
+    data = [task.get("data", task) for task in tasks]
+    texts = [str(d.get("text") or "") for d in data]
+    table = pd.DataFrame({column: [d.get(column) for d in data] for column in ID_COLUMNS})
+    confidences = []
+    codebook = model.codebook
+    if model.stance is not None:
+        for control, target in codebook.stance_controls.items():
+            probabilities = model.stance.predict_proba(pd.DataFrame({"text": texts, "target": target.id}))
+            _add(table, control, model.stance.classes_, probabilities)
+            confidences.append(probabilities.max(axis=1))
+    if model.frames is not None:
+        probabilities = model.frames.predict_proba(texts)
+        chosen = probabilities >= model.frames.threshold
+        table["frames"] = [list(model.frames.classes_[row]) for row in chosen]
+        for j, label in enumerate(model.frames.classes_):
+            table[f"frames__{label}"] = probabilities[:, j]
+        # A yes/no answer per frame: its confidence is the probability of the answer given.
+        confidences.append(np.where(chosen, probabilities, 1 - probabilities).mean(axis=1))
+    if model.primary is not None:
+        probabilities = model.primary.predict_proba(texts)
+        _add(table, "primary_frame", model.primary.classes_, probabilities)
+        confidences.append(probabilities.max(axis=1))
+    table["score"] = np.mean(confidences, axis=0) if confidences else np.nan
+    return table
+
+
+def _add(table: pd.DataFrame, question: str, classes, probabilities: np.ndarray) -> None:
+    table[question] = classes[np.argmax(probabilities, axis=1)]
+    for j, label in enumerate(classes):
+        table[f"{question}__{label}"] = probabilities[:, j]
+
+
+def with_predictions(model: Model, tasks: list[dict], table: pd.DataFrame) -> list[dict]:
+    """The tasks with one prediction each, built and checked with Label Studio's `LabelInterface`."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    from annotation.label_config import build_label_config
+
+    interface = LabelInterface(build_label_config(model.codebook))
+    out = []
+    for task, (_, row) in zip(tasks, table.iterrows(), strict=True):
+        result = []
+        for control in [*model.codebook.stance_controls, "primary_frame"]:
+            if control in row and isinstance(row[control], str):
+                result.append(_item(interface, control, [row[control]], float(row[f"{control}__{row[control]}"])))
+        if row.get("frames"):
+            scores = [float(row[f"frames__{label}"]) for label in row["frames"]]
+            result.append(_item(interface, "frames", list(row["frames"]), float(np.mean(scores))))
+        prediction = {"model_version": model.version, "score": round(float(row["score"]), 6), "result": result}
+        if not interface.validate_prediction(prediction):
+            raise ValueError(f"Label Studio rejects the prediction for {row['passage_id']}: {prediction}")
+        data = task.get("data", task)
+        out.append({"data": data, "predictions": [prediction]})
+    return out
+
+
+def _item(interface, control: str, labels: list[str], score: float) -> dict:
+    item = json.loads(interface.get_control(control).label(labels).to_json())
+    item["score"] = round(score, 6)
+    return item
+
+
+def write_suggestions(model: Model, tasks: list[dict], out: str | Path, rank: bool = False) -> pd.DataFrame:
+    """Write suggestions as Label Studio tasks (`.json`) or a table (`.csv`, `.parquet`); return the table."""
+    out = Path(out)
+    table = suggestion_table(model, tasks)
+    order = np.argsort(table["score"].to_numpy(), kind="stable") if rank else np.arange(len(table))
+    table = table.iloc[order].reset_index(drop=True)
+    tasks = [tasks[i] for i in order]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".json":
+        out.write_text(json.dumps(with_predictions(model, tasks, table), ensure_ascii=False, indent=1), "utf-8")
+    elif out.suffix == ".csv":
+        flat = table.assign(frames=table["frames"].map(";".join)) if "frames" in table else table
+        flat.to_csv(out, index=False)
+    elif out.suffix == ".parquet":
+        table.to_parquet(out, index=False)
+    else:
+        raise ValueError(f"{out}: write suggestions to .json (Label Studio tasks), .csv or .parquet")
+    return table
+
+
+def read_inputs(paths: list[Path], codebook) -> tuple[list[dict], list[str]]:
+    """Tasks from a Label Studio task file, or made from articles; and what was skipped."""
+    if len(paths) == 1 and paths[0].suffix == ".json":
+        try:
+            tasks = json.loads(paths[0].read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{paths[0]}: not a readable task file ({err})") from None
+        if not isinstance(tasks, list) or not all(isinstance(t, dict) and "text" in t.get("data", t) for t in tasks):
+            raise ValueError(f"{paths[0]}: a task file is a JSON list of tasks, each with data.text")
+        return tasks, []
+    from annotation.tasks import tasks_from_files
+
+    run = tasks_from_files(paths, codebook)
+    return run.tasks, [str(item) for item in run.skipped]

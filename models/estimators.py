@@ -123,7 +123,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most likely stance of each row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
 
 class FrameClassifier(ClassifierMixin, BaseEstimator):
@@ -157,23 +158,23 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
         texts = _texts(X)
         if len(Y) != len(texts):
             raise ValueError(f"X has {len(texts)} texts but Y has {len(Y)} rows")
-        self.vectorizer_ = text_features(self.features, self.embedding_model).fit(list(dict.fromkeys(texts)))
-        matrix = transform_unique(self.vectorizer_, texts)
         if self.multi_label:
             if any(isinstance(labels, str) for labels in Y):
                 raise ValueError("with multi_label=True, Y is a list of label lists, e.g. [['legality'], []]")
             self.binarizer_ = MultiLabelBinarizer().fit(Y)
             self.classes_ = self.binarizer_.classes_
-            indicators = self.binarizer_.transform(Y)
             if len(self.classes_) == 0:
                 raise ValueError("no frame appears in Y")
-            self.model_ = OneVsRestClassifier(_binary(self.C, self.max_iter, self.random_state)).fit(matrix, indicators)
+            target = self.binarizer_.transform(Y)
+            model = OneVsRestClassifier(_binary(self.C, self.max_iter, self.random_state))
         else:
-            labels = np.asarray(Y, dtype=object).astype(str)
-            self.classes_ = np.unique(labels)
+            target = np.asarray(Y, dtype=object).astype(str)
+            self.classes_ = np.unique(target)
             if len(self.classes_) < 2:
                 raise ValueError(f"need at least two classes to learn from, found {list(self.classes_)}")
-            self.model_ = _one_label(self.C, self.max_iter, self.random_state).fit(matrix, labels)
+            model = _one_label(self.C, self.max_iter, self.random_state)
+        self.vectorizer_ = text_features(self.features, self.embedding_model).fit(list(dict.fromkeys(texts)))
+        self.model_ = model.fit(transform_unique(self.vectorizer_, texts), target)
         return self
 
     def predict_proba(self, X) -> np.ndarray:

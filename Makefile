@@ -9,7 +9,9 @@ STUDIO_ENV := .cache/label-studio/venv
 $(BIN)/framestance: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,crowd]"
+	# torch first, pinned: this machine holds its CPU build; an unpinned torch pulls GBs of CUDA packages
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test,crowd,embeddings]"
 	touch $@
 
 setup: $(BIN)/framestance

@@ -31,6 +31,14 @@ def _texts(X) -> list[str]:
     return texts
 
 
+def _vectorizer(estimator, texts: list[str]):
+    """The estimator's `vectorizer` if one was given (fitted, and perhaps shared by several models), else one
+    fitted on `texts`."""
+    if estimator.vectorizer is not None:
+        return estimator.vectorizer
+    return text_features(estimator.features, estimator.embedding_model).fit(list(dict.fromkeys(texts)))
+
+
 def _binary(C: float, max_iter: int, random_state) -> LogisticRegression:
     # The dual liblinear solver is the fast one when there are far more n-grams than texts.
     return LogisticRegression(
@@ -50,17 +58,25 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     offsets of the target's mention), or a list of texts. Each row's features are shared n-grams, the same
     n-grams again in a block of the row's own target (so the model learns what is particular to a target
     where it has the data, and falls back on what holds across targets where it has not), the target itself,
-    and, with offsets, the n-grams of the text around the mention.
+    and, with offsets, the n-grams of the text around the mention. `vectorizer`, if given, is a fitted text
+    transformer used as it is (several models may share one).
     """
 
     def __init__(
-        self, features: str = "tfidf", C: float = 2.0, max_iter: int = 2000, random_state=None, embedding_model=None
+        self,
+        features: str = "tfidf",
+        C: float = 2.0,
+        max_iter: int = 2000,
+        random_state=None,
+        embedding_model=None,
+        vectorizer=None,
     ):
         self.features = features
         self.C = C
         self.max_iter = max_iter
         self.random_state = random_state
         self.embedding_model = embedding_model
+        self.vectorizer = vectorizer
 
     def _columns(self, X) -> tuple[list[str], list[str], list[str] | None]:
         texts = _texts(X)
@@ -83,8 +99,13 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         shared = transform_unique(self.vectorizer_, texts)
         blocks = [shared]
         for target in self.targets_:
-            mask = sparse.diags(np.array([t == target for t in targets], dtype=float))
-            blocks.append(mask @ shared)
+            mine = np.array([t == target for t in targets])
+            if mine.all():
+                blocks.append(shared)
+            elif not mine.any():
+                blocks.append(sparse.csr_matrix(shared.shape, dtype=shared.dtype))
+            else:
+                blocks.append(sparse.diags(mine.astype(shared.dtype)) @ shared)
         known = {t: i for i, t in enumerate(self.targets_)}
         rows = [i for i, t in enumerate(targets) if t in known]
         onehot = sparse.csr_matrix(
@@ -106,7 +127,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"need at least two stance classes to learn from, found {list(self.classes_)}")
         self.targets_ = sorted(set(targets) - {""})
-        self.vectorizer_ = text_features(self.features, self.embedding_model).fit(list(dict.fromkeys(texts)))
+        self.vectorizer_ = _vectorizer(self, texts)
         self.local_vectorizer_ = None
         if local is not None:
             self.local_vectorizer_ = text_features("tfidf").fit(list(dict.fromkeys(local)))
@@ -132,6 +153,7 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
 
     With `multi_label=True`, `fit(texts, Y)` takes a list of label lists and `predict` returns a 0/1 matrix
     with columns in `classes_`; with `multi_label=False`, `Y` is one label per text (the primary frame).
+    `vectorizer`, if given, is a fitted text transformer used as it is (several models may share one).
     """
 
     def __init__(
@@ -143,6 +165,7 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
         max_iter: int = 2000,
         random_state=None,
         embedding_model=None,
+        vectorizer=None,
     ):
         self.multi_label = multi_label
         self.features = features
@@ -151,6 +174,7 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.embedding_model = embedding_model
+        self.vectorizer = vectorizer
 
     def fit(self, X, Y):
         """Learn from texts and their frames."""
@@ -173,7 +197,7 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
             if len(self.classes_) < 2:
                 raise ValueError(f"need at least two classes to learn from, found {list(self.classes_)}")
             model = _one_label(self.C, self.max_iter, self.random_state)
-        self.vectorizer_ = text_features(self.features, self.embedding_model).fit(list(dict.fromkeys(texts)))
+        self.vectorizer_ = _vectorizer(self, texts)
         self.model_ = model.fit(transform_unique(self.vectorizer_, texts), target)
         return self
 

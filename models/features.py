@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import weakref
+
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
@@ -36,8 +39,33 @@ def text_features(features: str = "tfidf", embedding_model: str | None = None) -
     return FeatureUnion(parts)
 
 
+PARALLEL_FROM = 4000  # texts; below this, starting worker processes costs more than it saves
+_last: dict = {}  # the latest transform, for the next model that shares the same transformer and texts
+
+
 def transform_unique(transformer, texts) -> sparse.csr_matrix | np.ndarray:
-    """`transformer.transform(texts)`, computed once per distinct text (passages repeat across targets)."""
-    unique, inverse = np.unique(np.asarray(list(texts), dtype=object), return_inverse=True)
-    matrix = transformer.transform(list(unique))
-    return matrix[inverse]
+    """`transformer.transform(texts)`, computed once per distinct text (passages repeat across targets) and once
+    for all the models that share one transformer (the stance, frames and primary-frame models of a bundle)."""
+    texts = list(texts)
+    owner = _last.get("owner")
+    if owner is not None and owner() is transformer and _last["texts"] == texts:
+        return _last["matrix"]
+    unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    matrix = _transform(transformer, list(unique))[inverse]
+    _last.update(owner=weakref.ref(transformer), texts=texts, matrix=matrix)
+    return matrix
+
+
+def _transform(transformer, texts: list[str]):
+    """Transform in as many processes as there are cores, for n-grams (sentence embeddings use threads already)."""
+    parts = dict(getattr(transformer, "transformer_list", []))
+    workers = min(os.cpu_count() or 1, 4)
+    if len(texts) < PARALLEL_FROM or workers < 2 or "embeddings" in parts:
+        return transformer.transform(texts)
+    from joblib import Parallel, delayed
+
+    chunks = [texts[i::workers] for i in range(workers)]
+    pieces = Parallel(n_jobs=workers)(delayed(transformer.transform)(chunk) for chunk in chunks)
+    # Chunks were dealt round-robin: put the rows back in their order.
+    order = np.argsort(np.concatenate([np.arange(i, len(texts), workers) for i in range(workers)]), kind="stable")
+    return sparse.vstack(pieces, format="csr")[order]

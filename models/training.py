@@ -16,6 +16,7 @@ from annotation.codebook import Codebook, parse_codebook
 from annotation.tables import LabelTables
 from models.estimators import FrameClassifier, StanceClassifier
 from models.evaluation import multi_label_scores, single_label_scores
+from models.features import text_features
 
 MIN_EXAMPLES = 10
 FOLDS = 5
@@ -155,6 +156,9 @@ def train(
     human = agreement(tables, codebook).set_index("question")
     evaluation: dict = {"questions": {}, "skipped": {}}
     estimators: dict = {}
+    # The final models share one set of features, so suggesting computes them once per passage; the
+    # cross-validation models fit their own, on their training folds only.
+    shared = text_features(features).fit(list(dict.fromkeys(tables.tasks["text"].dropna())))
 
     stance_labels = [s.id for s in codebook.stance]
     reason = _too_few(data.stance, data.stance["label"].nunique() if len(data.stance) else 0)
@@ -165,7 +169,7 @@ def train(
         make = lambda: StanceClassifier(features=features, random_state=seed)  # noqa: E731
         predicted = _cross_validate(make, X, y, data.stance["group"].reset_index(drop=True), seed, multi=False)
         evaluation["questions"].update(_stance_scores(data.stance, predicted, stance_labels, codebook, human))
-        estimators["stance"] = make().fit(X, y)
+        estimators["stance"] = make().set_params(vectorizer=shared).fit(X, y)
 
     frame_labels = [f.id for f in codebook.frames]
     used = {label for labels in data.frames.get("labels", []) for label in labels}
@@ -179,7 +183,7 @@ def train(
         evaluation["questions"][FRAMES] = _frame_scores(Y, predicted, frame_labels, human)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            estimators["frames"] = make().fit(texts, Y)
+            estimators["frames"] = make().set_params(vectorizer=shared).fit(texts, Y)
 
     reason = _too_few(data.primary, data.primary["label"].nunique() if len(data.primary) else 0)
     if reason:
@@ -191,7 +195,7 @@ def train(
         scores = _scores_of(y, predicted, frame_labels)
         scores["human_alpha"] = _alpha(human, "primary_frame")
         evaluation["questions"][PRIMARY] = scores
-        estimators["primary"] = make().fit(texts, y)
+        estimators["primary"] = make().set_params(vectorizer=shared).fit(texts, y)
 
     card = model_card(codebook, codebook_text, data, features, seed, evaluation)
     return Model(codebook_text, card, **estimators), evaluation

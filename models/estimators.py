@@ -58,8 +58,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     offsets of the target's mention), or a list of texts. Each row's features are shared n-grams, the same
     n-grams again in a block of the row's own target (so the model learns what is particular to a target
     where it has the data, and falls back on what holds across targets where it has not), the target itself,
-    and, with offsets, the n-grams of the text around the mention. `vectorizer`, if given, is a fitted text
-    transformer used as it is (several models may share one).
+    and, with offsets, the n-grams of the text around the mention. A target with fewer than `min_target_rows`
+    rows gets no block of its own. `vectorizer`, if given, is a fitted text transformer used as it is (several
+    models may share one).
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         embedding_model=None,
         vectorizer=None,
+        min_target_rows: int = 20,
     ):
         self.features = features
         self.C = C
@@ -77,6 +79,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.embedding_model = embedding_model
         self.vectorizer = vectorizer
+        self.min_target_rows = min_target_rows
 
     def _columns(self, X) -> tuple[list[str], list[str], list[str] | None]:
         texts = _texts(X)
@@ -126,7 +129,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y.astype(str))
         if len(self.classes_) < 2:
             raise ValueError(f"need at least two stance classes to learn from, found {list(self.classes_)}")
-        self.targets_ = sorted(set(targets) - {""})
+        counts = pd.Series(targets).value_counts()
+        # Only a target with enough rows gets n-grams of its own; the others rely on the shared ones.
+        self.targets_ = sorted(t for t, n in counts.items() if t and n >= self.min_target_rows)
         self.vectorizer_ = _vectorizer(self, texts)
         self.local_vectorizer_ = None
         if local is not None:

@@ -96,7 +96,9 @@ def test_a_target_with_one_class_or_few_rows_does_not_break_it():
     )
     y = [*y, "neutral", "neutral"]  # one class, two rows
     model = StanceClassifier(random_state=0).fit(X, y)
-    assert model.targets_ == ["government", "militia"]
+    assert model.targets_ == ["government"]  # two rows are too few for n-grams of its own
+    assert model.predict(pd.DataFrame({"text": ["the militia marched"], "target": ["militia"]}))[0] == "neutral"
+    assert StanceClassifier(random_state=0, min_target_rows=2).fit(X, y).targets_ == ["government", "militia"]
     unseen = pd.DataFrame({"text": ["shame on the council for this reckless crime"], "target": ["council"]})
     assert model.predict(unseen)[0] == "against"  # an unseen target falls back on what holds across targets
 

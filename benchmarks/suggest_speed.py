@@ -43,10 +43,11 @@ def synthetic_tasks(count: int, seed: int = 0) -> list[dict]:
     ]
 
 
-def rate(run, count: int) -> float:
+def rate(score, *args) -> float:
+    """Passages a second of `score(*args)`, whose last argument holds the passages."""
     start = time.perf_counter()
-    run()
-    return count / (time.perf_counter() - start)
+    score(*args)
+    return len(args[-1]) / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -67,7 +68,7 @@ def main() -> None:
             print(f"{features}: not measured ({err})")
             continue
         count = args.passages if features == "tfidf" else min(args.passages, 1000)
-        rows.append((f"framestance suggest, {features}", rate(lambda: suggestion_table(model, tasks[:count]), count)))
+        rows.append((f"framestance suggest, {features}", rate(suggestion_table, model, tasks[:count])))
     gold = tables.annotations.dropna(subset=["primary_frame"]).drop_duplicates("passage_id")
     known = tables.tasks.drop_duplicates("passage_id").set_index("passage_id")["text"]
     peer = make_pipeline(text_features("tfidf"), LogisticRegression(max_iter=2000))

@@ -43,6 +43,16 @@ def open_model(path: Path, codebook: Path | None = None):
         raise fail(str(err)) from None
 
 
+def show_evaluation(evaluation: dict, report: Path | None, card: dict) -> None:
+    """Print an evaluation, and write it as a Markdown report if asked."""
+    from models.report import format_evaluation, write_report
+
+    console.print(format_evaluation(evaluation), highlight=False, markup=False)
+    if report:
+        write_report(evaluation, report, card)
+        console.print(f"Wrote {report}", highlight=False)
+
+
 @app.command("train")
 def train(
     sources: Sources,
@@ -54,7 +64,6 @@ def train(
 ) -> None:
     """Train the stance, frames and primary-frame models on gold labels, evaluated by article-grouped CV."""
     from models.persistence import save_model
-    from models.report import format_evaluation, write_report
     from models.training import train as train_model
 
     book = load(codebook)
@@ -64,11 +73,8 @@ def train(
     except (ValueError, ImportError) as err:
         raise fail(str(err)) from None
     save_model(model, out)
-    console.print(format_evaluation(evaluation), highlight=False, markup=False)
+    show_evaluation(evaluation, report, model.card)
     console.print(f"Wrote {out} (model version {model.version})", highlight=False)
-    if report:
-        write_report(evaluation, report, model.card)
-        console.print(f"Wrote {report}", highlight=False)
 
 
 @app.command("evaluate")
@@ -80,16 +86,11 @@ def evaluate(
     report: Annotated[Path | None, typer.Option("--report", help="Also write the evaluation as Markdown.")] = None,
 ) -> None:
     """Score a trained model on other, held-out labels, question by question, beside human agreement."""
-    from models.report import format_evaluation, write_report
-    from models.training import evaluate as evaluate_model
+    from models.training import evaluate as evaluation_of
 
     model = open_model(model_path, codebook)
     tables, _ = load_tables(sources, codebook, config)
-    evaluation = evaluate_model(model, tables)
-    console.print(format_evaluation(evaluation), highlight=False, markup=False)
-    if report:
-        write_report(evaluation, report, model.card)
-        console.print(f"Wrote {report}", highlight=False)
+    show_evaluation(evaluation_of(model, tables), report, model.card)
 
 
 @app.command("suggest")

@@ -149,3 +149,27 @@ def test_strict_conversion_fails_on_a_label_outside_the_codebook(tmp_path):
     strict = run("convert", str(path), "--codebook", str(book), "--strict", "-o", str(tmp_path / "b"))
     assert strict.returncode == 2 and "failed the codebook checks" in strict.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_train_then_evaluate_from_the_command_line(tmp_path):
+    from annotation.sample import sample_file
+
+    book = Path(__file__).resolve().parents[1] / "annotation" / "codebooks" / "soleimani_2020.yaml"
+    model = tmp_path / "model.skops"
+    done = run(
+        "train", str(sample_file("export.json")), "-c", str(book), "-o", str(model), "--report", str(tmp_path / "r.md")
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stance_us_government" in done.stderr and "human α" in done.stderr
+    assert "## stance_us_government" in (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert any((tmp_path / "r").glob("*.png"))
+    held = tmp_path / "held.md"
+    done = run("evaluate", str(model), str(sample_file("export.json")), "-c", str(book), "--report", str(held))
+    assert done.returncode == 0, done.stderr
+    assert "frames" in done.stderr and held.exists()
+    other = tmp_path / "other.yaml"
+    other.write_text(book.read_text(encoding="utf-8").replace('version: "1.0"', 'version: "2.0"'), encoding="utf-8")
+    refused = run("evaluate", str(model), str(sample_file("export.json")), "-c", str(other))
+    assert (
+        refused.returncode == 2 and "trained for codebook soleimani_2020@1.0, not soleimani_2020@2.0" in refused.stderr
+    )

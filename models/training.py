@@ -146,6 +146,14 @@ def _cross_validate(make, X, y, groups, seed: int, multi: bool):
     return predicted
 
 
+def _learn(make, X, y, groups, seed: int, shared, multi: bool = False):
+    """Out-of-fold predictions of a kind of model, and that model fitted on everything with the shared features."""
+    predicted = _cross_validate(make, X, y, groups, seed, multi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a frame that every passage, or none, has
+        return predicted, make().set_params(vectorizer=shared).fit(X, y)
+
+
 def train(
     tables: LabelTables, codebook: Codebook, codebook_text: str, features: str = "tfidf", seed: int = 0
 ) -> tuple[Model, dict]:
@@ -167,9 +175,8 @@ def train(
     else:
         X, y = data.stance[["text", "target"]].reset_index(drop=True), list(data.stance["label"])
         make = lambda: StanceClassifier(features=features, random_state=seed)  # noqa: E731
-        predicted = _cross_validate(make, X, y, data.stance["group"].reset_index(drop=True), seed, multi=False)
+        predicted, estimators["stance"] = _learn(make, X, y, data.stance["group"].reset_index(drop=True), seed, shared)
         evaluation["questions"].update(_stance_scores(data.stance, predicted, stance_labels, codebook, human))
-        estimators["stance"] = make().set_params(vectorizer=shared).fit(X, y)
 
     frame_labels = [f.id for f in codebook.frames]
     used = {label for labels in data.frames.get("labels", []) for label in labels}
@@ -179,11 +186,8 @@ def train(
     else:
         texts, Y = list(data.frames["text"]), list(data.frames["labels"])
         make = lambda: FrameClassifier(multi_label=True, features=features, random_state=seed)  # noqa: E731
-        predicted = _cross_validate(make, texts, Y, data.frames["group"], seed, multi=True)
+        predicted, estimators["frames"] = _learn(make, texts, Y, data.frames["group"], seed, shared, multi=True)
         evaluation["questions"][FRAMES] = _frame_scores(Y, predicted, frame_labels, human)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            estimators["frames"] = make().set_params(vectorizer=shared).fit(texts, Y)
 
     reason = _too_few(data.primary, data.primary["label"].nunique() if len(data.primary) else 0)
     if reason:
@@ -191,11 +195,10 @@ def train(
     else:
         texts, y = list(data.primary["text"]), list(data.primary["label"])
         make = lambda: FrameClassifier(multi_label=False, features=features, random_state=seed)  # noqa: E731
-        predicted = _cross_validate(make, texts, y, data.primary["group"], seed, multi=False)
+        predicted, estimators["primary"] = _learn(make, texts, y, data.primary["group"], seed, shared)
         scores = _scores_of(y, predicted, frame_labels)
         scores["human_alpha"] = _alpha(human, "primary_frame")
         evaluation["questions"][PRIMARY] = scores
-        estimators["primary"] = make().set_params(vectorizer=shared).fit(texts, y)
 
     card = model_card(codebook, codebook_text, data, features, seed, evaluation)
     return Model(codebook_text, card, **estimators), evaluation

@@ -241,3 +241,78 @@ def gold(
         review_tasks.parent.mkdir(parents=True, exist_ok=True)
         review_tasks.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         console.print(f"Wrote {len(tasks)} review tasks to {review_tasks}")
+
+
+studio_app = typer.Typer(no_args_is_help=True, help="Work with a Label Studio server: push tasks, pull labels.")
+app.add_typer(studio_app, name="studio")
+Url = Annotated[str | None, typer.Option("--url", help="The server; default LABEL_STUDIO_URL.", show_default=False)]
+ApiKey = Annotated[
+    str | None, typer.Option("--api-key", help="Default LABEL_STUDIO_API_KEY. Never printed.", show_default=False)
+]
+Project = Annotated[str, typer.Option("--project", help="The project's name (copies add ' (annotator N)').")]
+
+
+def studio_client(url: str | None, api_key: str | None):
+    """A connected client, or one clear message (without the key) and exit."""
+    from annotation.studio import StudioError, connect
+
+    try:
+        return connect(url, api_key)
+    except StudioError as err:
+        raise fail(str(err)) from None
+
+
+@studio_app.command("push")
+def studio_push(
+    codebook: CodebookArg,
+    tasks_file: Annotated[Path, typer.Argument(help="A task file written by `framestance tasks`.", show_default=False)],
+    project: Project,
+    annotators: Annotated[int, typer.Option(help="Copies of the project, one per annotator.")] = 1,
+    url: Url = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Create the project from the codebook (or update it) and import the tasks it does not have yet."""
+    from rich.progress import Progress
+
+    from annotation.studio import StudioError, copy_titles, push
+
+    book = load(codebook)
+    try:
+        tasks = json.loads(tasks_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise fail(f"{tasks_file}: not a readable task file ({err})") from None
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) and "passage_id" in t.get("data", {}) for t in tasks):
+        raise fail(f"{tasks_file}: a task file is a JSON list of tasks with data.passage_id (framestance tasks)")
+    client = studio_client(url, api_key)
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("importing", total=len(tasks) * len(copy_titles(project, max(annotators, 1))))
+        try:
+            report = push(client, book, tasks, project, annotators, progress=lambda n: bar.advance(job, n))
+        except StudioError as err:
+            raise fail(str(err)) from None
+    for line in report.lines():
+        console.print(line, highlight=False, markup=False)
+
+
+@studio_app.command("pull")
+def studio_pull(
+    project: Project,
+    codebook: CodebookOpt = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="The folder for the exports and tables.")] = Path("labels"),
+    url: Url = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Export the project and its annotator copies, convert and merge them into tables, print agreement."""
+    from annotation.agreement import agreement, format_agreement
+    from annotation.studio import StudioError, pull
+
+    client = studio_client(url, api_key)
+    try:
+        files = pull(client, project, out)
+    except StudioError as err:
+        raise fail(str(err)) from None
+    console.print(f"Exported {len(files)} projects to {out / 'exports'}", highlight=False)
+    tables, book = load_tables(files, codebook, None)
+    tables.write(out / "tables")
+    console.print(format_agreement(agreement(tables, book)), highlight=False, markup=False)
+    console.print(f"Wrote the tables to {out / 'tables'}", highlight=False)

@@ -19,12 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import yaml
 
 from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.label_config import build_instructions, build_label_config
 from annotation.sample import EXAMPLE_CODEBOOK, sample_file, sample_tasks
+from annotation.studio import sign_up
 from annotation.studio_server import start_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,28 +72,6 @@ def result_items(interface, text: str, answer: dict) -> list[dict]:
     return items
 
 
-def sign_up(url: str, person: dict, password: str) -> str:
-    """Create an annotator through the sign-up form and return their API token."""
-    with httpx.Client(base_url=url, follow_redirects=False, timeout=30) as web:
-        web.get("/user/signup/")
-        form = {
-            "csrfmiddlewaretoken": web.cookies["csrftoken"],
-            "email": person["email"],
-            "password": password,
-        }
-        answer = web.post("/user/signup/", data=form, headers={"Referer": f"{url}/user/signup/"})
-        if answer.status_code != 302:
-            raise RuntimeError(f"signing up {person['email']} failed with HTTP {answer.status_code}")
-        me = web.get("/api/current-user/whoami").json()
-        token = web.get("/api/current-user/token").json()["token"]
-    from label_studio_sdk import LabelStudio
-
-    LabelStudio(base_url=url, api_key=token).users.update(
-        id=me["id"], first_name=person["first_name"], last_name=person["last_name"]
-    )
-    return token
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--out", type=Path, default=ROOT / "annotation" / "sample" / "export.json")
@@ -125,7 +103,10 @@ def main() -> int:
             )
             imported = admin.projects.import_tasks(id=project.id, request=run.tasks, return_task_ids=True)
             task_ids = dict(zip((t["data"]["passage_id"] for t in run.tasks), imported.task_ids, strict=True))
-            tokens = {p["email"]: sign_up(server.url, p, secrets.token_hex(12)) for p in labels["annotators"]}
+            tokens = {
+                p["email"]: sign_up(server.url, p["email"], secrets.token_hex(12), p["first_name"], p["last_name"])
+                for p in labels["annotators"]
+            }
             texts = {t["data"]["passage_id"]: t["data"]["text"] for t in run.tasks}
             count = 0
             for passage_id, passage in passages.items():

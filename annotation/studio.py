@@ -130,6 +130,12 @@ def push(
                 raise StudioError(f"project {title!r} was made from codebook {made_with}, not {codebook.name}")
             older = _version_key(made_with.split("@", 1)[1]) < _version_key(codebook.version)
             if older:
+                orphaned = _orphaned(client, project, codebook)
+                if orphaned:
+                    raise StudioError(
+                        f"project {title!r}: the config of {codebook.ref} would orphan labels already given "
+                        f"({', '.join(orphaned)}); keep them in the codebook"
+                    )
                 try:
                     client.projects.update(
                         id=project.id,
@@ -162,6 +168,28 @@ def push(
         report.imported[title] = len(new)
         report.already_there[title] = len(tasks) - len(new)
     return report
+
+
+def _orphaned(client, project, codebook: Codebook) -> list[str]:
+    """The `control:label` pairs that the project's annotations use and the codebook no longer has."""
+    import json
+
+    from annotation.questions import questions_from_codebook
+
+    questions = questions_from_codebook(codebook)
+    exported = json.loads(b"".join(client.projects.exports.download_sync(id=project.id, export_type="JSON")))
+    lost = set()
+    for task in exported:
+        for annotation in task.get("annotations") or []:
+            for item in annotation.get("result") or []:
+                name, value = item.get("from_name"), item.get("value") or {}
+                question = questions.get(name)
+                labels = value.get("choices") or value.get("labels") or []
+                if question is None:
+                    lost.add(f"{name}")
+                elif question.labels:
+                    lost.update(f"{name}:{label}" for label in labels if label not in question.labels)
+    return sorted(lost)
 
 
 def _reason(err) -> str:

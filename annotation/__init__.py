@@ -4,7 +4,7 @@ exports turned into tables, agreement figures and gold labels.
 `read_export`, `agreement` and `gold_labels` are loaded on first use, so importing the package stays light.
 """
 
-from importlib import import_module
+from annotation.lazy import lazy_attributes
 
 _LAZY = {
     "read_export": "annotation.convert",
@@ -17,7 +17,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'annotation' has no attribute {name!r}")
+__getattr__ = lazy_attributes("annotation", _LAZY)

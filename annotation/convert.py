@@ -120,11 +120,10 @@ def _text_dtype(arrow_type):
 class _Builder:
     """Collects rows while exports are read, then builds the tables."""
 
-    def __init__(self, questions: dict[str, Question] | None, codebook: Codebook | None, strict: bool):
+    def __init__(self, questions: dict[str, Question] | None, codebook: Codebook | None):
         self.fixed = questions is not None
         self.questions: dict[str, Question] = dict(questions or {})
         self.codebook = codebook
-        self.strict = strict
         self.annotations = _Rows(ANNOTATION_META)
         self.predictions = _Rows(PREDICTION_META)
         self.spans = _Rows(SPAN_COLUMNS)
@@ -317,7 +316,7 @@ def read_export(
         questions = questions_from_config(config)
     else:
         questions = None
-    builder = _Builder(questions, codebook, strict)
+    builder = _Builder(questions, codebook)
     with _collector_paused():
         for path in paths:
             export = open_export(path)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from annotation.codebook import Codebook
 
 SINGLE, MULTI, SPANS, SPAN_CHOICE, RATING, TEXT = "single", "multi", "spans", "span_choice", "rating", "text"
-KINDS = (SINGLE, MULTI, SPANS, SPAN_CHOICE, RATING, TEXT)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from annotation.questions import MULTI, RATING, SINGLE, SPAN_CHOICE, SPANS, TEXT, Question
+from annotation.questions import Question
 
 TABLES = ("annotations", "spans", "predictions", "skipped", "tasks")
 ANNOTATION_META = (
@@ -94,10 +94,6 @@ class LabelTables:
         line = f"read {self.read} annotations = {len(self.annotations)} kept + {len(self.skipped)} skipped"
         return line + (f" ({detail})" if detail else "")
 
-    def question_columns(self) -> list[str]:
-        """The answer columns of `annotations`, in question order."""
-        return [c for q in self.questions.values() for c in answer_columns(q)]
-
     def write(self, folder: str | Path, fmt: str = "parquet") -> list[Path]:
         """Write every table to `folder` as Parquet (or CSV), and the questions as `questions.json`."""
         folder = Path(folder)
@@ -116,15 +112,6 @@ class LabelTables:
         meta = folder / "questions.json"
         meta.write_text(json.dumps([asdict(q) for q in self.questions.values()], indent=1) + "\n", encoding="utf-8")
         return [*written, meta]
-
-
-def answer_columns(question: Question) -> list[str]:
-    """The columns of `annotations` that hold the answers to one question."""
-    if question.kind == MULTI:
-        return [question.name, *(indicator_column(question.name, label) for label in question.labels)]
-    if question.kind in (SINGLE, SPANS, SPAN_CHOICE, RATING, TEXT):
-        return [question.name]
-    raise ValueError(f"unknown question kind {question.kind!r}")
 
 
 def read_tables(folder: str | Path) -> LabelTables:

@@ -4,7 +4,7 @@ model files and suggestions, and the command-line entry point.
 The names below are loaded on first use, so importing the package stays light.
 """
 
-from importlib import import_module
+from annotation.lazy import lazy_attributes
 
 _LAZY = {
     "StanceClassifier": "models.estimators",
@@ -19,7 +19,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'models' has no attribute {name!r}")
+__getattr__ = lazy_attributes("models", _LAZY)

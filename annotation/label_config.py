@@ -45,7 +45,7 @@ def _render(codebook: Codebook) -> str:
     view = ET.Element("View")
     head = ET.SubElement(view, "View", style="margin-bottom: 8px")
     ET.SubElement(head, "Header", value="$title", size="4")
-    ET.SubElement(head, "Text", name="source", value="$source")
+    ET.SubElement(head, "Text", name="source_line", value="$source_line")
     _context(view, "context_before")
     passage = ET.SubElement(view, "View", style="border-left: 4px solid #1f77b4; padding-left: 10px")
     ET.SubElement(passage, "Text", name=TEXT, value="$text")

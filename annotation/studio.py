@@ -170,6 +170,74 @@ def push(
     return report
 
 
+@dataclass
+class SuggestReport:
+    """What putting suggestions on a project and its copies did, per project."""
+
+    model_version: str
+    added: dict[str, int] = field(default_factory=dict)
+    labeled: dict[str, int] = field(default_factory=dict)
+    current: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        return [
+            f"{title}: suggested {count} tasks; {self.labeled[title]} already labeled, "
+            f"{self.current[title]} already had {self.model_version}; pre-filled with {self.model_version}"
+            for title, count in self.added.items()
+        ]
+
+
+def put_predictions(
+    client,
+    name: str,
+    predict: Callable[[list[dict], str], list[dict]],
+    model_version: str,
+    codebook: str,
+    progress: Callable[[int], None] | None = None,
+) -> SuggestReport:
+    """Put predictions on the unlabeled tasks of a project and its copies, and have them pre-fill the page.
+
+    `predict(data, label_config)` returns one prediction per task data, checked against the project's config.
+    Tasks with an annotation (or a skip), and tasks that already have a prediction of `model_version`, are
+    left alone, so re-running adds nothing. `codebook` is the model's codebook name: a project made from
+    another codebook is refused.
+    """
+    projects = find_projects(client, name)
+    if not projects:
+        raise StudioError(f"no project called {name!r} (or {name!r} (annotator N)) on the server")
+    report = SuggestReport(model_version)
+    for project in projects:
+        made_with = codebook_of(project)
+        if made_with is None or made_with.split("@")[0] != codebook:
+            raise StudioError(
+                f"project {project.title!r} was made from codebook {made_with or 'unknown'}, the model from {codebook}"
+            )
+        todo, labeled, current = [], 0, 0
+        for task in client.tasks.list(project=project.id, fields="all", page_size=BATCH):
+            if task.total_annotations or task.cancelled_annotations:
+                labeled += 1
+            elif any(_version(p) == model_version for p in task.predictions or []):
+                current += 1
+            else:
+                todo.append(task)
+        for start in range(0, len(todo), BATCH):
+            batch = todo[start : start + BATCH]
+            made = predict([task.data for task in batch], project.label_config)
+            request = [{**prediction, "task": task.id} for task, prediction in zip(batch, made, strict=True)]
+            client.projects.import_predictions(id=project.id, request=request)
+            if progress:
+                progress(len(batch))
+        client.projects.update(id=project.id, model_version=model_version, show_collab_predictions=True)
+        report.added[project.title] = len(todo)
+        report.labeled[project.title] = labeled
+        report.current[project.title] = current
+    return report
+
+
+def _version(prediction) -> str | None:
+    return prediction.get("model_version") if isinstance(prediction, dict) else prediction.model_version
+
+
 def _orphaned(client, project, codebook: Codebook) -> list[str]:
     """The `control:label` pairs that the project's annotations use and the codebook no longer has."""
     import json

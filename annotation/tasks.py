@@ -18,6 +18,7 @@ DATA_KEYS = (
     "source",
     "url",
     "date",
+    "source_line",
     "article_id",
     "passage_id",
     "passage_hash",
@@ -41,6 +42,14 @@ def passage_id(article_id: str, position: int) -> str:
     return f"{article_id}:{position:02d}"
 
 
+def source_line(article: Article) -> str:
+    """The outlet and date as the labeling page shows them under the title.
+
+    The page cannot show `source` itself: Label Studio's editor puts the whole task in `$source`.
+    """
+    return " · ".join(part for part in (article.source, article.date) if part)
+
+
 def build_tasks(
     articles: Iterable[Article],
     codebook: Codebook | None = None,
@@ -58,6 +67,7 @@ def build_tasks(
                 "source": article.source,
                 "url": article.url,
                 "date": article.date,
+                "source_line": source_line(article),
                 "article_id": article.id,
                 "passage_id": passage_id(article.id, passage.position),
                 "passage_hash": passage_hash(passage.text),

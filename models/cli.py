@@ -7,7 +7,20 @@ from typing import Annotated
 
 import typer
 
-from annotation.cli import CodebookOpt, ConfigOpt, Sources, console, fail, load, load_tables
+from annotation.cli import (
+    ApiKey,
+    CodebookOpt,
+    ConfigOpt,
+    Project,
+    Sources,
+    Url,
+    console,
+    fail,
+    load,
+    load_tables,
+    studio_app,
+    studio_client,
+)
 from annotation.cli import app as labeling_app
 
 app = typer.Typer(
@@ -126,6 +139,38 @@ def suggest(
         f"mean confidence {table['score'].mean():.2f})",
         highlight=False,
     )
+
+
+@studio_app.command("suggest")
+def studio_suggest(
+    model_path: ModelArg,
+    project: Project,
+    url: Url = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Put the model's suggestions on the unlabeled tasks of the project and its copies, pre-filled when opened."""
+    from rich.progress import Progress
+
+    from annotation.studio import StudioError, put_predictions
+    from models.suggest import studio_predictor
+
+    model = open_model(model_path)
+    client = studio_client(url, api_key)
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("suggesting", total=None)
+        try:
+            report = put_predictions(
+                client,
+                project,
+                studio_predictor(model),
+                model.version,
+                model.codebook.name,
+                progress=lambda n: bar.advance(job, n),
+            )
+        except (StudioError, ValueError) as err:
+            raise fail(str(err)) from None
+    for line in report.lines():
+        console.print(line, highlight=False, markup=False)
 
 
 def main() -> None:

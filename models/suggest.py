@@ -54,13 +54,23 @@ def _add(table: pd.DataFrame, question: str, classes, probabilities: np.ndarray)
 
 def with_predictions(model: Model, tasks: list[dict], table: pd.DataFrame) -> list[dict]:
     """The tasks with one prediction each, built and checked with Label Studio's `LabelInterface`."""
+    made = predictions(model, table)
+    return [{"data": task.get("data", task), "predictions": [p]} for task, p in zip(tasks, made, strict=True)]
+
+
+def predictions(model: Model, table: pd.DataFrame, label_config: str | None = None) -> list[dict]:
+    """One Label Studio prediction per row of a suggestion table, checked against `label_config`.
+
+    The config defaults to the one the model's codebook makes; give a project's own config to check that the
+    project can show the predictions.
+    """
     from label_studio_sdk.label_interface import LabelInterface
 
     from annotation.label_config import build_label_config
 
-    interface = LabelInterface(build_label_config(model.codebook))
+    interface = LabelInterface(label_config or build_label_config(model.codebook))
     out = []
-    for task, (_, row) in zip(tasks, table.iterrows(), strict=True):
+    for _, row in table.iterrows():
         result = []
         for control in [*model.codebook.stance_controls, "primary_frame"]:
             if control in row and isinstance(row[control], str):
@@ -71,9 +81,17 @@ def with_predictions(model: Model, tasks: list[dict], table: pd.DataFrame) -> li
         prediction = {"model_version": model.version, "score": round(float(row["score"]), 6), "result": result}
         if not interface.validate_prediction(prediction):
             raise ValueError(f"Label Studio rejects the prediction for {row['passage_id']}: {prediction}")
-        data = task.get("data", task)
-        out.append({"data": data, "predictions": [prediction]})
+        out.append(prediction)
     return out
+
+
+def studio_predictor(model: Model):
+    """A function from task data and a project's label config to the model's predictions for those tasks."""
+
+    def predict(data: list[dict], label_config: str) -> list[dict]:
+        return predictions(model, suggestion_table(model, data), label_config)
+
+    return predict
 
 
 def _item(interface, control: str, labels: list[str], score: float) -> dict:

@@ -73,7 +73,7 @@ def test_config_questions_follow_the_codebook():
     assert choices["cue_frame"].get("perRegion") == "true"
     texts = {n.get("name"): n.get("value") for n in root.iter("Text")}
     assert texts == {
-        "source": "$source",
+        "source_line": "$source_line",
         "context_before": "$context_before",
         "text": "$text",
         "context_after": "$context_after",

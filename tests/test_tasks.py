@@ -35,6 +35,7 @@ def test_task_data_keys_and_values():
         "https://courier.example/7",
         "2020-01-04",
     )
+    assert middle["source_line"] == "The Courier · 2020-01-04"
     assert (middle["article_id"], middle["passage_id"], middle["position"]) == ("courier-7", "courier-7:01", 1)
     assert ARTICLE.text[middle["start"] : middle["end"]] == middle["text"]
     assert (middle["context_before"], middle["context_after"]) == (PARAGRAPHS[0], PARAGRAPHS[2])

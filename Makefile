@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STUDIO_ENV := .cache/label-studio/venv
+STUDIO_PORT ?= 8080
 
-.PHONY: setup demo test lint studio-env sample-export benchmarks
+.PHONY: setup demo test lint studio-env studio browser sample-export benchmarks
 
 $(BIN)/framestance: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +24,20 @@ demo: setup
 studio-env: setup
 	$(BIN)/python -c "from annotation.studio_server import ensure_server_env; ensure_server_env('$(STUDIO_ENV)')"
 
+# A local Label Studio with the demo project and the demo model's suggestions, until Ctrl-C.
+studio: studio-env
+	$(BIN)/python scripts/studio_demo.py --env $(STUDIO_ENV) --port $(STUDIO_PORT)
+
+# Headless Chromium for the browser test, from Debian's packages.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	chromium --version
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint studio-env
+test: lint studio-env browser
 	FRAMESTANCE_STUDIO_ENV=$(STUDIO_ENV) $(BIN)/python -m pytest
 
 # Re-label the bundled sample on a real server and save its export (after changing the sample or splitter).

@@ -181,8 +181,8 @@ class SuggestReport:
 
     def lines(self) -> list[str]:
         return [
-            f"{title}: suggested {count} tasks; {self.labeled[title]} already labeled, "
-            f"{self.current[title]} already had {self.model_version}; pre-filled with {self.model_version}"
+            f"{title}: suggested {count} tasks; {self.labeled[title]} already labeled, {self.current[title]} "
+            f"already had this model's suggestions; the labeling page pre-fills with {self.model_version}"
             for title, count in self.added.items()
         ]
 

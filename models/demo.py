@@ -52,8 +52,7 @@ def _model(export: Path, codebook_path: Path, codebook, out: Path, tasks: list[d
     from models.suggest import write_suggestions
     from models.training import train
 
-    tables = read_export(export, codebook=codebook)
-    model, evaluation = train(tables, codebook, codebook_path.read_text(encoding="utf-8"))
+    model, evaluation = train(read_export(export, codebook=codebook), codebook, codebook_path.read_text("utf-8"))
     save_model(model, out / "model.skops")
     write_report(evaluation, out / "model-report.md", model.card)
     write_suggestions(model, tasks, out / "suggestions.json", rank=True)
@@ -85,3 +84,31 @@ def _labels(export: Path, codebook, out: Path) -> list[str]:
         format_agreement(figures),
         f"Gold labels for {len(gold)} passages; {len(review)} with unresolved questions go to review.json",
     ]
+
+
+DEMO_PROJECT = "framestance demo"
+
+
+def demo_project(client, folder: Path) -> tuple[object, list[str]]:
+    """The demo project on a Label Studio server: the sample's passages with the demo model's suggestions.
+
+    The model is trained into `folder` unless a usable one is there. Returns the project and what was done.
+    """
+    from annotation.studio import find_projects, push, put_predictions
+    from models.persistence import ModelFileError, load_model
+    from models.suggest import studio_predictor
+
+    codebook_path = shipped_codebooks()[EXAMPLE_CODEBOOK]
+    codebook = load_codebook(codebook_path)
+    folder = Path(folder)
+    lines = []
+    try:
+        model = load_model(folder / "model.skops", codebook)
+    except ModelFileError:
+        _model(sample_file("export.json"), codebook_path, codebook, folder, sample_tasks(codebook).tasks)
+        model = load_model(folder / "model.skops", codebook)
+        lines = [f"Trained the demo model {model.version} on the sample's labels into {folder}"]
+    pushed = push(client, codebook, sample_tasks(codebook).tasks, DEMO_PROJECT)
+    suggested = put_predictions(client, DEMO_PROJECT, studio_predictor(model), model.version, codebook.name)
+    (project,) = find_projects(client, DEMO_PROJECT)
+    return project, [*lines, *pushed.lines(), *suggested.lines()]

@@ -37,3 +37,24 @@ def studio_server(tmp_path_factory):
 def studio(studio_server):
     """A `label_studio_sdk.LabelStudio` client connected to the test server."""
     return studio_server.client()
+
+
+@pytest.fixture(scope="session")
+def sample_model():
+    """The demo model: trained on the labels of the bundled sample with the example codebook."""
+    from annotation.codebook import load_codebook, shipped_codebooks
+    from annotation.convert import read_export
+    from annotation.sample import EXAMPLE_CODEBOOK, sample_file
+    from models.training import train
+
+    path = shipped_codebooks()[EXAMPLE_CODEBOOK]
+    codebook = load_codebook(path)
+    return train(read_export(sample_file("export.json"), codebook=codebook), codebook, path.read_text("utf-8"))[0]
+
+
+@pytest.fixture(scope="session")
+def sample_model_file(sample_model, tmp_path_factory) -> Path:
+    """The demo model saved as a model file."""
+    from models.persistence import save_model
+
+    return save_model(sample_model, tmp_path_factory.mktemp("model") / "model.skops")

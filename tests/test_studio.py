@@ -80,3 +80,50 @@ def test_a_newer_codebook_updates_the_config_or_is_refused(studio):
     )
     with pytest.raises(StudioError, match="orphan"):
         push(studio, parse_codebook(without, "narrower.yaml"), tasks, "Versions")
+
+
+def test_suggest_puts_predictions_on_unlabeled_tasks_and_prefills_them(studio_server, studio, sample_model_file):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from label_studio_sdk.label_interface import LabelInterface
+
+    tasks = sample_tasks(CODEBOOK).tasks[:4]
+    push(studio, CODEBOOK, tasks, "Suggest test", annotators=2)
+    first, second = find_projects(studio, "Suggest test")
+    labeled = next(iter(studio.tasks.list(project=first.id)))
+    studio.annotations.create(
+        id=labeled.id,
+        result=[{"from_name": "frames", "to_name": "text", "type": "choices", "value": {"choices": ["morality"]}}],
+    )
+    command = [str(Path(sys.executable).parent / "framestance"), "studio", "suggest", str(sample_model_file)]
+    env = {**os.environ, "LABEL_STUDIO_URL": studio_server.url, "LABEL_STUDIO_API_KEY": studio_server.token}
+    done = subprocess.run([*command, "--project", "Suggest test"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert studio_server.token not in done.stdout + done.stderr
+    assert "Suggest test (annotator 1): suggested 3 tasks; 1 already labeled" in done.stderr
+    assert "Suggest test (annotator 2): suggested 4 tasks; 0 already labeled" in done.stderr
+
+    from models.persistence import load_model
+
+    version = load_model(sample_model_file).version
+    interface = LabelInterface(first.label_config)
+    for project in (first, second):
+        stored = studio.projects.get(id=project.id)
+        assert stored.model_version == version and stored.show_collab_predictions
+        for task in studio.tasks.list(project=project.id, fields="all"):
+            if task.id == labeled.id:
+                assert not task.predictions
+                continue
+            (prediction,) = [p if isinstance(p, dict) else p.model_dump() for p in task.predictions]
+            assert prediction["model_version"] == version and 0 < prediction["score"] <= 1
+            assert interface.validate_prediction(json.loads(json.dumps(prediction, default=str)))
+            assert {item["from_name"] for item in prediction["result"]} >= set(CODEBOOK.stance_controls)
+
+    again = subprocess.run([*command, "--project", "Suggest test"], capture_output=True, text=True, env=env)
+    assert again.returncode == 0 and "suggested 0 tasks" in again.stderr and "3 already had" in again.stderr
+    other = subprocess.run([*command, "--project", "No such project"], capture_output=True, text=True, env=env)
+    assert other.returncode != 0 and "no project called 'No such project'" in other.stderr

@@ -11,62 +11,48 @@ import pandas as pd
 import pytest
 
 from annotation.codebook import load_codebook, shipped_codebooks
-from annotation.convert import read_export
 from annotation.label_config import build_label_config
 from annotation.sample import sample_file, sample_tasks
-from models.persistence import save_model
 from models.suggest import suggestion_table, with_predictions
-from models.training import train
 
 CODEBOOK_PATH = shipped_codebooks()["soleimani_2020"]
 CODEBOOK = load_codebook(CODEBOOK_PATH)
 FRAMESTANCE = str(Path(sys.executable).parent / "framestance")
 
 
-@pytest.fixture(scope="module")
-def model():
-    tables = read_export(sample_file("export.json"), codebook=CODEBOOK)
-    return train(tables, CODEBOOK, CODEBOOK_PATH.read_text(encoding="utf-8"))[0]
-
-
-@pytest.fixture(scope="module")
-def model_file(model, tmp_path_factory):
-    return save_model(model, tmp_path_factory.mktemp("model") / "model.skops")
-
-
-def test_the_table_has_ids_and_per_question_labels_and_probabilities(model):
+def test_the_table_has_ids_and_per_question_labels_and_probabilities(sample_model):
     tasks = sample_tasks(CODEBOOK).tasks[:12]
-    table = suggestion_table(model, tasks)
+    table = suggestion_table(sample_model, tasks)
     assert len(table) == 12 and list(table["passage_id"]) == [t["data"]["passage_id"] for t in tasks]
     for control in CODEBOOK.stance_controls:
-        columns = [f"{control}__{label}" for label in model.stance.classes_]
-        assert set(table[control]) <= set(model.stance.classes_)
+        columns = [f"{control}__{label}" for label in sample_model.stance.classes_]
+        assert set(table[control]) <= set(sample_model.stance.classes_)
         assert (table[columns].sum(axis=1).round(6) == 1).all()
         assert (table[control] == table[columns].idxmax(axis=1).str.split("__").str[1]).all()
     assert all(isinstance(v, list) for v in table["frames"])
-    assert {f"frames__{f}" for f in model.frames.classes_} <= set(table.columns)
+    assert {f"frames__{f}" for f in sample_model.frames.classes_} <= set(table.columns)
     assert table["score"].between(0, 1).all()
 
 
-def test_predictions_pass_label_studio_validation(model):
+def test_predictions_pass_label_studio_validation(sample_model):
     from label_studio_sdk.label_interface import LabelInterface
 
     tasks = sample_tasks(CODEBOOK).tasks[:8]
-    suggested = with_predictions(model, tasks, suggestion_table(model, tasks))
+    suggested = with_predictions(sample_model, tasks, suggestion_table(sample_model, tasks))
     interface = LabelInterface(build_label_config(CODEBOOK))
     for task in suggested:
         (prediction,) = task["predictions"]
         assert interface.validate_prediction(prediction)
-        assert prediction["model_version"] == model.version and 0 <= prediction["score"] <= 1
+        assert prediction["model_version"] == sample_model.version and 0 <= prediction["score"] <= 1
         names = {item["from_name"] for item in prediction["result"]}
         assert set(CODEBOOK.stance_controls) | {"primary_frame"} <= names
 
 
-def test_suggest_command_writes_each_format_and_ranks(model_file, tmp_path):
+def test_suggest_command_writes_each_format_and_ranks(sample_model_file, tmp_path):
     articles = sample_file("articles.jsonl")
     ranked = tmp_path / "ranked.json"
     done = subprocess.run(
-        [FRAMESTANCE, "suggest", str(model_file), str(articles), "-o", str(ranked), "--rank"],
+        [FRAMESTANCE, "suggest", str(sample_model_file), str(articles), "-o", str(ranked), "--rank"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -76,36 +62,38 @@ def test_suggest_command_writes_each_format_and_ranks(model_file, tmp_path):
     assert len(scores) == 71 and scores == sorted(scores)
     for suffix in (".csv", ".parquet"):
         out = tmp_path / f"table{suffix}"
-        assert subprocess.run([FRAMESTANCE, "suggest", str(model_file), str(articles), "-o", str(out)]).returncode == 0
+        command = [FRAMESTANCE, "suggest", str(sample_model_file), str(articles), "-o", str(out)]
+        assert subprocess.run(command).returncode == 0
         table = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
         assert len(table) == 71 and "stance_us_government__favor" in table.columns
     # A task file works as input too.
     task_file = tmp_path / "tasks.json"
     task_file.write_text(json.dumps(sample_tasks(CODEBOOK).tasks[:5]), encoding="utf-8")
     out = tmp_path / "from-tasks.parquet"
-    assert subprocess.run([FRAMESTANCE, "suggest", str(model_file), str(task_file), "-o", str(out)]).returncode == 0
+    command = [FRAMESTANCE, "suggest", str(sample_model_file), str(task_file), "-o", str(out)]
+    assert subprocess.run(command).returncode == 0
     assert len(pd.read_parquet(out)) == 5
 
 
-def test_suggest_refuses_what_it_cannot_read(model_file, tmp_path):
+def test_suggest_refuses_what_it_cannot_read(sample_model_file, tmp_path):
     bad = tmp_path / "tasks.json"
     bad.write_text('{"not": "a task list"}', encoding="utf-8")
-    done = subprocess.run([FRAMESTANCE, "suggest", str(model_file), str(bad)], capture_output=True, text=True)
+    done = subprocess.run([FRAMESTANCE, "suggest", str(sample_model_file), str(bad)], capture_output=True, text=True)
     assert done.returncode == 2 and "a task file is a JSON list of tasks" in done.stderr
     done = subprocess.run([FRAMESTANCE, "suggest", str(bad), str(bad)], capture_output=True, text=True)
-    assert done.returncode == 2 and "not a framestance model file" in done.stderr
+    assert done.returncode == 2 and "not a framestance sample_model file" in done.stderr
 
 
 @pytest.mark.studio
-def test_a_real_server_imports_the_suggestions(studio, model):
+def test_a_real_server_imports_the_suggestions(studio, sample_model):
     tasks = sample_tasks(CODEBOOK).tasks[:10]
-    suggested = with_predictions(model, tasks, suggestion_table(model, tasks))
+    suggested = with_predictions(sample_model, tasks, suggestion_table(sample_model, tasks))
     project = studio.projects.create(title="suggestions", label_config=build_label_config(CODEBOOK))
     imported = studio.projects.import_tasks(id=project.id, request=suggested, return_task_ids=True)
     assert len(imported.task_ids) == 10
     stored = studio.tasks.get(id=imported.task_ids[0])
     (prediction,) = stored.predictions
-    assert prediction.model_version == model.version
+    assert prediction.model_version == sample_model.version
     assert prediction.score == pytest.approx(suggested[0]["predictions"][0]["score"])
     assert [r["from_name"] for r in prediction.result] == [
         r["from_name"] for r in suggested[0]["predictions"][0]["result"]

@@ -7,6 +7,7 @@ import hashlib
 import importlib.metadata
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -33,8 +34,9 @@ class Model:
     frames: FrameClassifier | None = None
     primary: FrameClassifier | None = None
 
-    @property
+    @cached_property
     def codebook(self) -> Codebook:
+        """The codebook the model answers, parsed once."""
         return parse_codebook(self.codebook_text, f"the model's codebook ({self.card['codebook']['ref']})")
 
     @property

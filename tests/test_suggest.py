@@ -13,6 +13,7 @@ import pytest
 from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.label_config import build_label_config
 from annotation.sample import sample_file, sample_tasks
+from annotation.studio import find_projects, push
 from models.suggest import suggestion_table, with_predictions
 
 CODEBOOK_PATH = shipped_codebooks()["soleimani_2020"]
@@ -88,11 +89,12 @@ def test_suggest_refuses_what_it_cannot_read(sample_model_file, tmp_path):
 def test_a_real_server_imports_the_suggestions(studio, sample_model):
     tasks = sample_tasks(CODEBOOK).tasks[:10]
     suggested = with_predictions(sample_model, tasks, suggestion_table(sample_model, tasks))
-    project = studio.projects.create(title="suggestions", label_config=build_label_config(CODEBOOK))
-    imported = studio.projects.import_tasks(id=project.id, request=suggested, return_task_ids=True)
-    assert len(imported.task_ids) == 10
-    stored = studio.tasks.get(id=imported.task_ids[0])
-    (prediction,) = stored.predictions
+    # `studio push` of a suggestion file imports the tasks with their predictions.
+    assert push(studio, CODEBOOK, suggested, "suggestions").imported == {"suggestions": 10}
+    (project,) = find_projects(studio, "suggestions")
+    stored = {t.data["passage_id"]: t for t in studio.tasks.list(project=project.id, fields="all")}
+    assert len(stored) == 10
+    (prediction,) = studio.tasks.get(id=stored[suggested[0]["data"]["passage_id"]].id).predictions
     assert prediction.model_version == sample_model.version
     assert prediction.score == pytest.approx(suggested[0]["predictions"][0]["score"])
     assert [r["from_name"] for r in prediction.result] == [

@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STUDIO_ENV := .cache/label-studio/venv
 STUDIO_PORT ?= 8080
+BACKEND_PORT ?= 9090
 
 .PHONY: setup demo test lint studio-env studio browser sample-export benchmarks
 
@@ -24,9 +25,9 @@ demo: setup
 studio-env: setup
 	$(BIN)/python -c "from annotation.studio_server import ensure_server_env; ensure_server_env('$(STUDIO_ENV)')"
 
-# A local Label Studio with the demo project and the demo model's suggestions, until Ctrl-C.
+# A local Label Studio with the demo project, the demo model's suggestions and its ML backend, until Ctrl-C.
 studio: studio-env
-	$(BIN)/python scripts/studio_demo.py --env $(STUDIO_ENV) --port $(STUDIO_PORT)
+	$(BIN)/python scripts/studio_demo.py --env $(STUDIO_ENV) --port $(STUDIO_PORT) --backend-port $(BACKEND_PORT)
 
 # Headless Chromium for the browser test, from Debian's packages.
 browser:

@@ -316,3 +316,22 @@ def studio_pull(
     tables.write(out / "tables")
     console.print(format_agreement(agreement(tables, book)), highlight=False, markup=False)
     console.print(f"Wrote the tables to {out / 'tables'}", highlight=False)
+
+
+@studio_app.command("connect")
+def studio_connect(
+    project: Project,
+    backend: Annotated[str, typer.Option("--backend", help="The address of `framestance serve`.")],
+    url: Url = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Connect a running `framestance serve` to the project and its copies, so tasks open with its suggestions."""
+    from annotation.studio import StudioError, connect_backend
+
+    client = studio_client(url, api_key)
+    try:
+        lines = connect_backend(client, project, backend)
+    except StudioError as err:
+        raise fail(str(err)) from None
+    for line in lines:
+        console.print(line, highlight=False, markup=False)

@@ -165,7 +165,10 @@ def push(
         ]
         for start in range(0, len(new), BATCH):
             batch = new[start : start + BATCH]
-            client.projects.import_tasks(id=project.id, request=batch, return_task_ids=True)
+            try:
+                client.projects.import_tasks(id=project.id, request=batch, return_task_ids=True)
+            except ApiError as err:
+                raise StudioError(f"project {title!r}: Label Studio refuses the tasks: {_reason(err)}") from None
             if progress:
                 progress(len(batch))
         report.imported[title] = len(new)
@@ -245,6 +248,33 @@ def _tasks(client, project, include: str):
     return client.tasks.list(project=project.id, fields="all", include=include, page_size=1000)
 
 
+BACKEND_TITLE = "framestance"  # the project's model version names the backend, so its suggestions pre-fill
+
+
+def connect_backend(client, name: str, url: str) -> list[str]:
+    """Register the ML backend at `url` with a project and its copies, and have its suggestions pre-fill the page."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    projects = find_projects(client, name)
+    if not projects:
+        raise StudioError(f"no project called {name!r} (or {name!r} (annotator N)) on the server")
+    url = url.rstrip("/")
+    lines = []
+    for project in projects:
+        if any(backend.url.rstrip("/") == url for backend in client.ml.list(project=project.id)):
+            lines.append(f"{project.title}: already connected to {url}")
+        else:
+            try:
+                client.ml.create(project=project.id, url=url, title=BACKEND_TITLE, is_interactive=False)
+            except ApiError as err:
+                raise StudioError(
+                    f"Label Studio could not connect {project.title!r} to {url}: {_reason(err)}"
+                ) from None
+            lines.append(f"{project.title}: connected to {url}")
+        client.projects.update(id=project.id, model_version=BACKEND_TITLE, show_collab_predictions=True)
+    return lines
+
+
 def _orphaned(client, project, codebook: Codebook) -> list[str]:
     """The `control:label` pairs that the project's annotations use and the codebook no longer has."""
     import json
@@ -270,7 +300,9 @@ def _orphaned(client, project, codebook: Codebook) -> list[str]:
 def _reason(err) -> str:
     body = err.body if isinstance(err.body, dict) else {}
     detail = body.get("validation_errors") or body.get("detail") or err.body
-    return str(detail)[:300]
+    if isinstance(detail, dict):  # {field: [message, ...]}: the first message of each field
+        detail = "; ".join(str(v[0] if isinstance(v, list) and v else v) for v in detail.values())
+    return str(detail).split(" :: ")[0][:300]  # the server appends the whole offending item after " :: "
 
 
 def export_project(client, project, folder: Path) -> Path:

@@ -32,6 +32,9 @@ _QUIET = {
     "FRONTEND_SENTRY_DSN": "",
     "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
     "DJANGO_DB": "sqlite",
+    # `framestance serve` runs beside this server on loopback, which Label Studio refuses to call by default.
+    "ML_BLOCK_LOCAL_IP": "false",
+    "SSRF_PROTECTION_ENABLED": "false",
 }
 
 

@@ -173,6 +173,32 @@ def studio_suggest(
         console.print(line, highlight=False, markup=False)
 
 
+@app.command("serve")
+def serve(
+    model_path: ModelArg,
+    port: Annotated[int, typer.Option(help="The port to listen on.")] = 9090,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    url: Url = None,
+    api_key: ApiKey = None,
+    work: Annotated[Path | None, typer.Option(help="Where retrained models go (default: a temporary folder).")] = None,
+) -> None:
+    """Serve the model to Label Studio as an ML backend: suggestions when a task opens, retraining as labels come.
+
+    The server's address and API key come from Label Studio's setup call, or from --url and --api-key.
+    """
+    import tempfile
+
+    import uvicorn
+
+    from models.backend import Backend, create_app
+
+    model = open_model(model_path)
+    folder = work or Path(tempfile.mkdtemp(prefix="framestance-serve-"))
+    backend = Backend(model, folder, url, api_key)
+    console.print(f"Serving {model.version} on http://{host}:{port} (retrained models go to {folder})", highlight=False)
+    uvicorn.run(create_app(backend), host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     """Entry point of the `framestance` console script."""
     app()

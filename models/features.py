@@ -40,19 +40,21 @@ def text_features(features: str = "tfidf", embedding_model: str | None = None) -
 
 
 PARALLEL_FROM = 4000  # texts; below this, starting worker processes costs more than it saves
-_last: dict = {}  # the latest transform, for the next model that shares the same transformer and texts
+# The latest transform (transformer, texts, matrix), for the next model that shares the transformer and texts.
+# One tuple, replaced whole, so threads serving requests at once never pair one's texts with another's matrix.
+_last: list = [None]
 
 
 def transform_unique(transformer, texts) -> sparse.csr_matrix | np.ndarray:
     """`transformer.transform(texts)`, computed once per distinct text (passages repeat across targets) and once
     for all the models that share one transformer (the stance, frames and primary-frame models of a bundle)."""
     texts = list(texts)
-    owner = _last.get("owner")
-    if owner is not None and owner() is transformer and _last["texts"] == texts:
-        return _last["matrix"]
+    last = _last[0]
+    if last is not None and last[0]() is transformer and last[1] == texts:
+        return last[2]
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
     matrix = _transform(transformer, list(unique))[inverse]
-    _last.update(owner=weakref.ref(transformer), texts=texts, matrix=matrix)
+    _last[0] = (weakref.ref(transformer), texts, matrix)
     return matrix
 
 

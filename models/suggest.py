@@ -8,6 +8,7 @@ each question's top probability). Archive scoring reuses this schema.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +65,9 @@ def predictions(model: Model, table: pd.DataFrame, label_config: str | None = No
     The config defaults to the one the model's codebook makes; give a project's own config to check that the
     project can show the predictions.
     """
-    from label_studio_sdk.label_interface import LabelInterface
-
     from annotation.label_config import build_label_config
 
-    interface = LabelInterface(label_config or build_label_config(model.codebook))
+    interface = label_interface(label_config or build_label_config(model.codebook))
     out = []
     for _, row in table.iterrows():
         result = []
@@ -83,6 +82,14 @@ def predictions(model: Model, table: pd.DataFrame, label_config: str | None = No
             raise ValueError(f"Label Studio rejects the prediction for {row['passage_id']}: {prediction}")
         out.append(prediction)
     return out
+
+
+@lru_cache(maxsize=32)
+def label_interface(label_config: str):
+    """Label Studio's `LabelInterface` for a config, parsed once per config."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    return LabelInterface(label_config)
 
 
 def studio_predictor(model: Model):

@@ -163,6 +163,8 @@ def train(
     from annotation.agreement import agreement
 
     data = training_data(tables, codebook)
+    if data.passages < MIN_EXAMPLES:
+        raise ValueError(f"only {data.passages} labeled passages; training needs at least {MIN_EXAMPLES}")
     human = agreement(tables, codebook).set_index("question")
     evaluation: dict = {"questions": {}, "skipped": {}}
     estimators: dict = {}
@@ -294,6 +296,8 @@ def evaluate(model: Model, tables: LabelTables) -> dict:
 
     codebook = model.codebook
     data = training_data(tables, codebook)
+    if data.passages < MIN_EXAMPLES:
+        raise ValueError(f"only {data.passages} labeled passages; training needs at least {MIN_EXAMPLES}")
     human = agreement(tables, codebook).set_index("question")
     evaluation: dict = {"questions": {}, "skipped": {}}
     if model.stance is not None and len(data.stance):

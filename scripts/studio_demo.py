@@ -1,8 +1,9 @@
-"""`make studio`: a local Label Studio server with the demo project, until Ctrl-C.
+"""`make studio`: a local Label Studio server with the demo project and the demo model's ML backend, until Ctrl-C.
 
-The server runs on loopback from its own virtual environment, with its data in a work folder (git-ignored,
-`.work/studio` by default) that later runs reuse, so labels made in the demo survive a restart. The login is
-made on the first run and kept in `login.json` in that folder (readable by its owner only).
+The backend (`framestance serve`) runs beside the server, connected to the demo project, and retrains as
+labels arrive. The server runs on loopback from its own virtual environment, with its data in a work folder
+(git-ignored, `.work/studio` by default) that later runs reuse, so labels made in the demo survive a restart.
+The login is made on the first run and kept in `login.json` in that folder (readable by its owner only).
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import json
 import os
 import secrets
 import signal
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+from annotation.studio import StudioError, connect_backend
 from annotation.studio_server import ADMIN_EMAIL, StudioServerError, start_server
-from models.demo import demo_project
+from models.demo import DEMO_PROJECT, demo_project
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +44,7 @@ def main() -> int:
     parser.add_argument("--env", type=Path, default=ROOT / ".cache" / "label-studio" / "venv")
     parser.add_argument("--work", type=Path, default=ROOT / ".work" / "studio")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--backend-port", type=int, default=9090)
     args = parser.parse_args()
 
     account = login(args.work)
@@ -52,19 +58,49 @@ def main() -> int:
         return 1
     for stop in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a shell's background job starts with it ignored
         signal.signal(stop, signal.default_int_handler)
+    backend = None
     try:
-        project, lines = demo_project(server.client(), args.work)
+        client = server.client()
+        project, lines = demo_project(client, args.work)
         for line in lines:
             print(line, flush=True)
+        backend, backend_url = start_backend(args.work, args.backend_port)
+        for line in connect_backend(client, DEMO_PROJECT, backend_url):
+            print(line, flush=True)
         print(f"\nLabel Studio: {server.url}/projects/{project.id}/data", flush=True)
+        print(f"ML backend: {backend_url} (it retrains on the project's labels as they arrive)", flush=True)
         print(f"Log in as {account['email']} with password {account['password']}", flush=True)
         print("Stop with Ctrl-C.", flush=True)
         signal.pause()
     except KeyboardInterrupt:
         pass
+    except (StudioError, StudioServerError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     finally:
+        if backend is not None:
+            backend.terminate()
+            backend.wait(timeout=30)
         server.stop()
     return 0
+
+
+def start_backend(work: Path, port: int) -> tuple[subprocess.Popen, str]:
+    """`framestance serve` for the demo model on loopback, once it answers /health."""
+    url = f"http://127.0.0.1:{port}"
+    command = [str(Path(sys.executable).parent / "framestance"), "serve", str(work / "model.skops")]
+    process = subprocess.Popen([*command, "--port", str(port), "--work", str(work / "backend")])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StudioServerError(f"framestance serve exited with code {process.returncode} (port {port} taken?)")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.terminate()
+    raise StudioServerError(f"framestance serve did not answer on {url} within 2 minutes")
 
 
 if __name__ == "__main__":

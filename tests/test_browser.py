@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -43,7 +44,7 @@ def demo_studio(tmp_path_factory):
     work = tmp_path_factory.mktemp("studio-work")
     command = [sys.executable, str(ROOT / "scripts" / "studio_demo.py"), "--env", str(STUDIO_ENV)]
     process = subprocess.Popen(
-        [*command, "--work", str(work), "--port", str(free_port())],
+        [*command, "--work", str(work), "--port", str(free_port()), "--backend-port", str(free_port())],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -71,6 +72,7 @@ def test_make_studio_prints_the_address_and_login(demo_studio):
     assert re.search(r"Label Studio: http://127\.0\.0\.1:\d+/projects/\d+/data", printed)
     assert f"Log in as {account['email']} with password {account['password']}" in printed
     assert "framestance demo: imported 71 tasks" in printed and "suggested 71 tasks" in printed
+    assert re.search(r"framestance demo: connected to http://127\.0\.0\.1:\d+", printed)
     assert account["token"] not in printed
 
 
@@ -85,7 +87,11 @@ def test_the_labeling_page_shows_the_suggested_choices_selected(demo_studio):
     project = client.projects.get(id=int(project_id))
     task = next(iter(client.tasks.list(project=project.id, fields="all")))
     (prediction,) = [p if isinstance(p, dict) else p.model_dump() for p in task.predictions]
-    assert prediction["model_version"] == project.model_version
+    # The project shows the connected backend's suggestions; until it retrains, they are the demo model's.
+    assert project.model_version == "framestance" and project.show_collab_predictions
+    backend = re.search(r"ML backend: (http://[\d.:]+)", printed).group(1)
+    served = json.loads(urllib.request.urlopen(f"{backend}/health", timeout=5).read())
+    assert prediction["model_version"] == served["model_version"]
 
     # What the page should show selected: per question shown, in the config's order, the display names.
     config = ET.fromstring(project.label_config)

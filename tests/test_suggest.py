@@ -82,7 +82,7 @@ def test_suggest_refuses_what_it_cannot_read(sample_model_file, tmp_path):
     done = subprocess.run([FRAMESTANCE, "suggest", str(sample_model_file), str(bad)], capture_output=True, text=True)
     assert done.returncode == 2 and "a task file is a JSON list of tasks" in done.stderr
     done = subprocess.run([FRAMESTANCE, "suggest", str(bad), str(bad)], capture_output=True, text=True)
-    assert done.returncode == 2 and "not a framestance sample_model file" in done.stderr
+    assert done.returncode == 2 and "not a framestance model file" in done.stderr
 
 
 @pytest.mark.studio

@@ -163,8 +163,14 @@ def train(
     from annotation.agreement import agreement
 
     data = training_data(tables, codebook)
-    if data.passages < MIN_EXAMPLES:
-        raise ValueError(f"only {data.passages} labeled passages; training needs at least {MIN_EXAMPLES}")
+    used = {label for labels in data.frames.get("labels", []) for label in labels}
+    reasons = {
+        STANCE: _too_few(data.stance, data.stance["label"].nunique() if len(data.stance) else 0),
+        FRAMES: _too_few(data.frames, 2 if used else 0),
+        PRIMARY: _too_few(data.primary, data.primary["label"].nunique() if len(data.primary) else 0),
+    }
+    if all(reasons.values()):
+        raise ValueError("nothing to train: " + "; ".join(f"{q}: {r}" for q, r in reasons.items()))
     human = agreement(tables, codebook).set_index("question")
     evaluation: dict = {"questions": {}, "skipped": {}}
     estimators: dict = {}
@@ -173,8 +179,7 @@ def train(
     shared = text_features(features).fit(list(dict.fromkeys(tables.tasks["text"].dropna())))
 
     stance_labels = [s.id for s in codebook.stance]
-    reason = _too_few(data.stance, data.stance["label"].nunique() if len(data.stance) else 0)
-    if reason:
+    if reason := reasons[STANCE]:
         evaluation["skipped"][STANCE] = reason
     else:
         X, y = data.stance[["text", "target"]].reset_index(drop=True), list(data.stance["label"])
@@ -183,9 +188,7 @@ def train(
         evaluation["questions"].update(_stance_scores(data.stance, predicted, stance_labels, codebook, human))
 
     frame_labels = [f.id for f in codebook.frames]
-    used = {label for labels in data.frames.get("labels", []) for label in labels}
-    reason = _too_few(data.frames, 2 if used else 0)
-    if reason:
+    if reason := reasons[FRAMES]:
         evaluation["skipped"][FRAMES] = reason
     else:
         texts, Y = list(data.frames["text"]), list(data.frames["labels"])
@@ -193,8 +196,7 @@ def train(
         predicted, estimators["frames"] = _learn(make, texts, Y, data.frames["group"], seed, shared, multi=True)
         evaluation["questions"][FRAMES] = _frame_scores(Y, predicted, frame_labels, human)
 
-    reason = _too_few(data.primary, data.primary["label"].nunique() if len(data.primary) else 0)
-    if reason:
+    if reason := reasons[PRIMARY]:
         evaluation["skipped"][PRIMARY] = reason
     else:
         texts, y = list(data.primary["text"]), list(data.primary["label"])
@@ -296,8 +298,14 @@ def evaluate(model: Model, tables: LabelTables) -> dict:
 
     codebook = model.codebook
     data = training_data(tables, codebook)
-    if data.passages < MIN_EXAMPLES:
-        raise ValueError(f"only {data.passages} labeled passages; training needs at least {MIN_EXAMPLES}")
+    used = {label for labels in data.frames.get("labels", []) for label in labels}
+    reasons = {
+        STANCE: _too_few(data.stance, data.stance["label"].nunique() if len(data.stance) else 0),
+        FRAMES: _too_few(data.frames, 2 if used else 0),
+        PRIMARY: _too_few(data.primary, data.primary["label"].nunique() if len(data.primary) else 0),
+    }
+    if all(reasons.values()):
+        raise ValueError("nothing to train: " + "; ".join(f"{q}: {r}" for q, r in reasons.items()))
     human = agreement(tables, codebook).set_index("question")
     evaluation: dict = {"questions": {}, "skipped": {}}
     if model.stance is not None and len(data.stance):

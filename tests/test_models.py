@@ -155,3 +155,12 @@ def test_a_damaged_model_file_is_refused(model_file, tmp_path):
                 target.writestr(item, source.read(item.filename))
     with pytest.raises(ModelFileError, match="not a readable model file"):
         load_model(damaged)
+
+
+def test_too_few_labels_for_any_question_is_one_clear_error(tables):
+    one = tables.annotations["passage_id"] == tables.annotations["passage_id"].iloc[0]
+    tiny = type(tables)(
+        tables.annotations[one], tables.spans, tables.predictions, tables.skipped, tables.tasks, tables.questions
+    )
+    with pytest.raises(ValueError, match="nothing to train: stance: only"):
+        train(tiny, CODEBOOK, CODEBOOK_TEXT)

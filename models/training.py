@@ -298,14 +298,6 @@ def evaluate(model: Model, tables: LabelTables) -> dict:
 
     codebook = model.codebook
     data = training_data(tables, codebook)
-    used = {label for labels in data.frames.get("labels", []) for label in labels}
-    reasons = {
-        STANCE: _too_few(data.stance, data.stance["label"].nunique() if len(data.stance) else 0),
-        FRAMES: _too_few(data.frames, 2 if used else 0),
-        PRIMARY: _too_few(data.primary, data.primary["label"].nunique() if len(data.primary) else 0),
-    }
-    if all(reasons.values()):
-        raise ValueError("nothing to train: " + "; ".join(f"{q}: {r}" for q, r in reasons.items()))
     human = agreement(tables, codebook).set_index("question")
     evaluation: dict = {"questions": {}, "skipped": {}}
     if model.stance is not None and len(data.stance):

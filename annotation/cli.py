@@ -262,6 +262,22 @@ def studio_client(url: str | None, api_key: str | None):
         raise fail(str(err)) from None
 
 
+def run_studio(description: str, work, total: int | None = None) -> None:
+    """Run `work(advance)` under a progress bar and print the lines it returns; a refusal is one message and exit."""
+    from rich.progress import Progress
+
+    from annotation.studio import StudioError
+
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task(description, total=total)
+        try:
+            lines = work(lambda n: bar.advance(job, n))
+        except (StudioError, ValueError) as err:
+            raise fail(str(err)) from None
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+
+
 @studio_app.command("push")
 def studio_push(
     codebook: CodebookArg,
@@ -272,9 +288,7 @@ def studio_push(
     api_key: ApiKey = None,
 ) -> None:
     """Create the project from the codebook (or update it) and import the tasks it does not have yet."""
-    from rich.progress import Progress
-
-    from annotation.studio import StudioError, copy_titles, push
+    from annotation.studio import copy_titles, push
 
     book = load(codebook)
     try:
@@ -284,14 +298,8 @@ def studio_push(
     if not isinstance(tasks, list) or not all(isinstance(t, dict) and "passage_id" in t.get("data", {}) for t in tasks):
         raise fail(f"{tasks_file}: a task file is a JSON list of tasks with data.passage_id (framestance tasks)")
     client = studio_client(url, api_key)
-    with Progress(console=console, transient=True) as bar:
-        job = bar.add_task("importing", total=len(tasks) * len(copy_titles(project, max(annotators, 1))))
-        try:
-            report = push(client, book, tasks, project, annotators, progress=lambda n: bar.advance(job, n))
-        except StudioError as err:
-            raise fail(str(err)) from None
-    for line in report.lines():
-        console.print(line, highlight=False, markup=False)
+    total = len(tasks) * len(copy_titles(project, max(annotators, 1)))
+    run_studio("importing", lambda advance: push(client, book, tasks, project, annotators, advance).lines(), total)
 
 
 @studio_app.command("pull")
@@ -326,12 +334,7 @@ def studio_connect(
     api_key: ApiKey = None,
 ) -> None:
     """Connect a running `framestance serve` to the project and its copies, so tasks open with its suggestions."""
-    from annotation.studio import StudioError, connect_backend
+    from annotation.studio import connect_backend
 
     client = studio_client(url, api_key)
-    try:
-        lines = connect_backend(client, project, backend)
-    except StudioError as err:
-        raise fail(str(err)) from None
-    for line in lines:
-        console.print(line, highlight=False, markup=False)
+    run_studio("connecting", lambda _advance: connect_backend(client, project, backend))

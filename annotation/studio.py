@@ -72,6 +72,19 @@ def find_projects(client, name: str) -> list:
     return [project for _, project in sorted(found, key=lambda pair: pair[0])]
 
 
+def existing_projects(client, name: str) -> list:
+    """`find_projects`, refusing a name with no project."""
+    projects = find_projects(client, name)
+    if not projects:
+        raise StudioError(f"no project called {name!r} (or {name!r} (annotator N)) on the server")
+    return projects
+
+
+def prefill(client, project, model_version: str) -> None:
+    """Have the labeling page open pre-filled with the predictions (or backend) of `model_version`."""
+    client.projects.update(id=project.id, model_version=model_version, show_collab_predictions=True)
+
+
 def codebook_of(project) -> str | None:
     """The `name@version` of the codebook a project was made from, if framestance made it."""
     description = project.description or ""
@@ -208,9 +221,7 @@ def put_predictions(
     left alone, so re-running adds nothing. `codebook` is the model's codebook name: a project made from
     another codebook is refused.
     """
-    projects = find_projects(client, name)
-    if not projects:
-        raise StudioError(f"no project called {name!r} (or {name!r} (annotator N)) on the server")
+    projects = existing_projects(client, name)
     report = SuggestReport(model_version)
     for project in projects:
         made_with = codebook_of(project)
@@ -236,7 +247,7 @@ def put_predictions(
             )
             if progress:
                 progress(len(batch))
-        client.projects.update(id=project.id, model_version=model_version, show_collab_predictions=True)
+        prefill(client, project, model_version)
         report.added[project.title] = len(todo)
         report.labeled[project.title] = labeled
         report.current[project.title] = current
@@ -255,9 +266,7 @@ def connect_backend(client, name: str, url: str) -> list[str]:
     """Register the ML backend at `url` with a project and its copies, and have its suggestions pre-fill the page."""
     from label_studio_sdk.core.api_error import ApiError
 
-    projects = find_projects(client, name)
-    if not projects:
-        raise StudioError(f"no project called {name!r} (or {name!r} (annotator N)) on the server")
+    projects = existing_projects(client, name)
     url = url.rstrip("/")
     lines = []
     for project in projects:
@@ -271,7 +280,7 @@ def connect_backend(client, name: str, url: str) -> list[str]:
                     f"Label Studio could not connect {project.title!r} to {url}: {_reason(err)}"
                 ) from None
             lines.append(f"{project.title}: connected to {url}")
-        client.projects.update(id=project.id, model_version=BACKEND_TITLE, show_collab_predictions=True)
+        prefill(client, project, BACKEND_TITLE)
     return lines
 
 
@@ -326,9 +335,7 @@ def export_project(client, project, folder: Path) -> Path:
 
 def pull(client, name: str, folder: Path) -> list[Path]:
     """Export the project and all its annotator copies into `folder/exports`; return the files."""
-    projects = find_projects(client, name)
-    if not projects:
-        raise StudioError(f"no project called {name!r} (or {name!r} (annotator N)) on the server")
+    projects = existing_projects(client, name)
     return [export_project(client, project, Path(folder) / "exports") for project in projects]
 
 

@@ -152,16 +152,25 @@ def start_server(
             start_new_session=True,
         )
     server = StudioServer(f"http://127.0.0.1:{port}", token, email, password, process.pid, data_dir, log)
+    try:
+        wait_until_up(server.url, process, timeout, "Label Studio")
+    except StudioServerError as err:
+        server.stop()
+        raise StudioServerError(f"{err}; see {log}") from None
+    return server
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float, name: str) -> None:
+    """Return once `url/health` answers 200; raise `StudioServerError` if `process` exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise StudioServerError(f"Label Studio exited with code {process.returncode}; see {log}")
+            raise StudioServerError(f"{name} exited with code {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as answer:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
                 if answer.status == 200:
-                    return server
+                    return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        time.sleep(1)
-    server.stop()
-    raise StudioServerError(f"Label Studio did not answer /health within {timeout:.0f} s; see {log}")
+        time.sleep(0.5)
+    raise StudioServerError(f"{name} did not answer {url}/health within {timeout:.0f} s")

@@ -30,7 +30,7 @@ from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.convert import read_export
 from annotation.label_config import build_label_config
 from annotation.sample import EXAMPLE_CODEBOOK, sample_file
-from annotation.studio_server import free_port
+from annotation.studio_server import free_port, wait_until_up
 from models.persistence import save_model
 from models.suggest import predictions, suggestion_table
 from models.training import train
@@ -64,13 +64,8 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
+            wait_until_up(url, server, 120, "framestance serve")
             with httpx.Client(timeout=60) as client:
-                while True:
-                    try:
-                        client.get(f"{url}/health")
-                        break
-                    except httpx.HTTPError:
-                        time.sleep(0.2)
                 project = "1.1700000000"
                 rows, cursor = [], 0
                 for size in (1, 20):

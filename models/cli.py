@@ -18,6 +18,7 @@ from annotation.cli import (
     fail,
     load,
     load_tables,
+    run_studio,
     studio_app,
     studio_client,
 )
@@ -149,28 +150,16 @@ def studio_suggest(
     api_key: ApiKey = None,
 ) -> None:
     """Put the model's suggestions on the unlabeled tasks of the project and its copies, pre-filled when opened."""
-    from rich.progress import Progress
-
-    from annotation.studio import StudioError, put_predictions
+    from annotation.studio import put_predictions
     from models.suggest import studio_predictor
 
     model = open_model(model_path)
     client = studio_client(url, api_key)
-    with Progress(console=console, transient=True) as bar:
-        job = bar.add_task("suggesting", total=None)
-        try:
-            report = put_predictions(
-                client,
-                project,
-                studio_predictor(model),
-                model.version,
-                model.codebook.name,
-                progress=lambda n: bar.advance(job, n),
-            )
-        except (StudioError, ValueError) as err:
-            raise fail(str(err)) from None
-    for line in report.lines():
-        console.print(line, highlight=False, markup=False)
+    predict = studio_predictor(model)
+    run_studio(
+        "suggesting",
+        lambda advance: put_predictions(client, project, predict, model.version, model.codebook.name, advance).lines(),
+    )
 
 
 @app.command("serve")

@@ -15,12 +15,10 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from annotation.studio import StudioError, connect_backend
-from annotation.studio_server import ADMIN_EMAIL, StudioServerError, start_server
+from annotation.studio_server import ADMIN_EMAIL, StudioServerError, start_server, wait_until_up
 from models.demo import DEMO_PROJECT, demo_project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,18 +88,9 @@ def start_backend(work: Path, port: int) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).parent / "framestance"), "serve", str(work / "model.skops")]
     process = subprocess.Popen([*command, "--port", str(port), "--work", str(work / "backend")])
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StudioServerError(f"framestance serve exited with code {process.returncode} (port {port} taken?)")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.terminate()
-    raise StudioServerError(f"framestance serve did not answer on {url} within 2 minutes")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        wait_until_up(url, process, 120, "framestance serve")
+    except StudioServerError:
+        process.terminate()
+        raise
+    return process, url

@@ -17,7 +17,7 @@ from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.label_config import build_label_config
 from annotation.sample import sample_file, sample_tasks
 from annotation.studio import find_projects, push
-from annotation.studio_server import free_port
+from annotation.studio_server import StudioServerError, free_port, wait_until_up
 
 CODEBOOK = load_codebook(shipped_codebooks()["soleimani_2020"])
 CONFIG = build_label_config(CODEBOOK)
@@ -37,17 +37,11 @@ def backend(sample_model_file, tmp_path_factory):
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("framestance serve did not start:\n" + process.stdout.read())
-        time.sleep(0.3)
+    try:
+        wait_until_up(url, process, 120, "framestance serve")
+    except StudioServerError as err:
+        process.kill()
+        pytest.fail(f"{err}:\n{process.stdout.read()}")
     yield url
     process.terminate()
     process.wait(timeout=30)

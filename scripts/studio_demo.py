@@ -94,3 +94,7 @@ def start_backend(work: Path, port: int) -> tuple[subprocess.Popen, str]:
         process.terminate()
         raise
     return process, url
+
+
+if __name__ == "__main__":
+    sys.exit(main())

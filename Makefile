@@ -6,14 +6,14 @@ STUDIO_ENV := .cache/label-studio/venv
 STUDIO_PORT ?= 8080
 BACKEND_PORT ?= 9090
 
-.PHONY: setup demo test lint studio-env studio browser sample-export benchmarks
+.PHONY: setup demo test lint studio-env studio browser sample-export benchmarks pictures
 
 $(BIN)/framestance: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: this machine holds its CPU build; an unpinned torch pulls GBs of CUDA packages
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test,crowd,embeddings]"
+	$(BIN)/python -m pip install --quiet -e ".[test,crowd,embeddings,notebooks]"
 	touch $@
 
 setup: $(BIN)/framestance
@@ -47,3 +47,14 @@ sample-export: studio-env
 
 benchmarks: setup
 	$(BIN)/python benchmarks/cli_startup.py
+
+# The README's pictures, rendered from the bundled sample by the two notebooks.
+pictures: setup
+	mkdir -p .work/pictures docs
+	cd notebooks && ../$(BIN)/papermill --no-progress-bar score_new_articles.ipynb ../.work/pictures/score.ipynb \
+		-p demo_folder ../.work/pictures/demo -p out ../.work/pictures/score
+	cd notebooks && ../$(BIN)/papermill --no-progress-bar compare_sources.ipynb ../.work/pictures/compare.ipynb \
+		-p demo_folder ../.work/pictures/demo -p out ../.work/pictures/compare \
+		-y "sources: [The Harbor Ledger, Restraint Review]"
+	cp .work/pictures/score/stance.png docs/stance-by-article.png
+	cp .work/pictures/compare/log_odds.png docs/log-odds-ledger-restraint.png

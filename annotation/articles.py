@@ -55,12 +55,13 @@ def read_articles(
 ) -> tuple[list[Article], list[Skipped]]:
     """Read every article in `paths`; return the articles and what was skipped, with reasons.
 
-    Articles record the file they came from as given, or relative to `relative_to`.
+    A folder stands for the article files directly in it, in name order. Articles record the file they came
+    from as given, or relative to `relative_to`.
     """
     articles: list[Article] = []
     skipped: list[Skipped] = []
     seen: dict[str, Article] = {}
-    for path in paths:
+    for path in _expand(paths):
         for item in _read_file(Path(path), relative_to):
             if isinstance(item, Skipped):
                 skipped.append(item)
@@ -72,6 +73,14 @@ def read_articles(
                 seen[item.id] = item
                 articles.append(item)
     return articles, skipped
+
+
+def _expand(paths: Iterable[str | Path]) -> Iterator[Path]:
+    for path in map(Path, paths):
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+        else:
+            yield path
 
 
 def _read_file(path: Path, relative_to: str | Path | None) -> Iterator[Article | Skipped]:

@@ -89,25 +89,32 @@ def _labels(export: Path, codebook, out: Path) -> list[str]:
 DEMO_PROJECT = "framestance demo"
 
 
+def demo_model(folder: str | Path = "demo-output"):
+    """The demo model from `folder/model.skops`, trained there on the sample's labels unless a usable one is
+    there; and a line saying so when it was trained."""
+    from models.persistence import ModelFileError, load_model
+
+    codebook_path = shipped_codebooks()[EXAMPLE_CODEBOOK]
+    codebook = load_codebook(codebook_path)
+    folder = Path(folder)
+    try:
+        return load_model(folder / "model.skops", codebook), []
+    except ModelFileError:
+        _model(sample_file("export.json"), codebook_path, codebook, folder, sample_tasks(codebook).tasks)
+        model = load_model(folder / "model.skops", codebook)
+        return model, [f"Trained the demo model {model.version} on the sample's labels into {folder}"]
+
+
 def demo_project(client, folder: Path) -> tuple[object, list[str]]:
     """The demo project on a Label Studio server: the sample's passages with the demo model's suggestions.
 
     The model is trained into `folder` unless a usable one is there. Returns the project and what was done.
     """
     from annotation.studio import find_projects, push, put_predictions
-    from models.persistence import ModelFileError, load_model
     from models.suggest import studio_predictor
 
-    codebook_path = shipped_codebooks()[EXAMPLE_CODEBOOK]
-    codebook = load_codebook(codebook_path)
-    folder = Path(folder)
-    lines = []
-    try:
-        model = load_model(folder / "model.skops", codebook)
-    except ModelFileError:
-        _model(sample_file("export.json"), codebook_path, codebook, folder, sample_tasks(codebook).tasks)
-        model = load_model(folder / "model.skops", codebook)
-        lines = [f"Trained the demo model {model.version} on the sample's labels into {folder}"]
+    model, lines = demo_model(folder)
+    codebook = model.codebook
     pushed = push(client, codebook, sample_tasks(codebook).tasks, DEMO_PROJECT)
     suggested = put_predictions(client, DEMO_PROJECT, studio_predictor(model), model.version, codebook.name)
     (project,) = find_projects(client, DEMO_PROJECT)

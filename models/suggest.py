@@ -47,6 +47,15 @@ def suggestion_table(model: Model, tasks: list[dict]) -> pd.DataFrame:
     return table
 
 
+def scored_passages(model: Model, tasks: list[dict]) -> pd.DataFrame:
+    """The suggestion table with each passage's `text` and `date`, for reading and quoting."""
+    table = suggestion_table(model, tasks)
+    data = [task.get("data", task) for task in tasks]
+    table.insert(len(ID_COLUMNS), "date", [d.get("date") for d in data])
+    table.insert(len(ID_COLUMNS) + 1, "text", [str(d.get("text") or "") for d in data])
+    return table
+
+
 def _add(table: pd.DataFrame, question: str, classes, probabilities: np.ndarray) -> None:
     table[question] = classes[np.argmax(probabilities, axis=1)]
     for j, label in enumerate(classes):

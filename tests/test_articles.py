@@ -113,3 +113,15 @@ def test_utf8_with_bom_and_windows_line_ends(tmp_path):
     path.write_bytes(("\ufeffMenu\r\n\r\n" + BODY + "\r\n").encode("utf-8"))
     (article,), skipped = read_articles([path])
     assert article.text == BODY and skipped == []
+
+
+def test_a_folder_stands_for_the_article_files_in_it(tmp_path):
+    folder = tmp_path / "articles"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "b.txt").write_text("Second Title\n\n" + "Words of the second article. " * 10, encoding="utf-8")
+    (folder / "a.txt").write_text("First Title\n\n" + "Words of the first article. " * 10, encoding="utf-8")
+    (folder / "notes.md").write_text("not an article", encoding="utf-8")
+    (folder / "nested" / "c.txt").write_text("Nested\n\nnot read", encoding="utf-8")
+    articles, skipped = read_articles([folder])
+    assert [a.id for a in articles] == ["a", "b"] and skipped == []
+    assert "first article" in articles[0].text and "second article" in articles[1].text

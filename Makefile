@@ -13,7 +13,7 @@ $(BIN)/framestance: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: this machine holds its CPU build; an unpinned torch pulls GBs of CUDA packages
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[test,crowd,embeddings,notebooks]"
+	$(BIN)/python -m pip install --quiet -e ".[test,crowd,embeddings,notebooks,dask]"
 	touch $@
 
 setup: $(BIN)/framestance

@@ -92,9 +92,9 @@ def _read_file(path: Path, relative_to: str | Path | None) -> Iterator[Article |
     try:
         text = _decode(path)
         if suffix == ".jsonl":
-            yield from _collection(name, _jsonl_rows(text))
+            yield from articles_from_rows(name, jsonl_rows(text.splitlines()))
         elif suffix == ".csv":
-            yield from _collection(name, _csv_rows(text))
+            yield from articles_from_rows(name, csv_rows(io.StringIO(text, newline="")))
         else:
             yield _page(path.stem, text, name, None, html=suffix in (".html", ".htm"))
     except InputError as err:
@@ -153,8 +153,9 @@ def _from_html(html: str) -> tuple[str, str, str]:
     return found.title or page.title, found.date or page.date, page.text
 
 
-def _jsonl_rows(text: str) -> Iterator[tuple[int, dict | str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+def jsonl_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict | str]]:
+    """Each non-blank line's number and its JSON object, or why it is not one."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -165,8 +166,9 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict | str]]:
         yield number, record if isinstance(record, dict) else "not a JSON object"
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict | str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def csv_rows(stream) -> Iterator[tuple[int, dict | str]]:
+    """Each row's number and its fields, from a CSV text stream with a header naming a `text` or `html` column."""
+    reader = csv.DictReader(stream)
     columns = reader.fieldnames or []
     if "text" not in columns and "html" not in columns:
         raise InputError(f"no 'text' or 'html' column (columns: {', '.join(columns) or 'none'})")
@@ -174,7 +176,9 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict | str]]:
     yield from enumerate(reader, start=2)
 
 
-def _collection(file: str, rows: Iterable[tuple[int, dict | str]]) -> Iterator[Article | Skipped]:
+def articles_from_rows(file: str, rows: Iterable[tuple[int, dict | str]]) -> Iterator[Article | Skipped]:
+    """An article per record of a collection, or what was skipped; `rows` pairs each row number with its record
+    (a dict with `text` or `html` and optional metadata) or with the reason it could not be read."""
     stem = Path(file).stem
     for row, record in rows:
         if isinstance(record, str):

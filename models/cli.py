@@ -162,6 +162,49 @@ def studio_suggest(
     )
 
 
+@app.command("score")
+def score(
+    model_path: ModelArg,
+    source: Annotated[
+        Path,
+        typer.Argument(help="A JSONL, CSV or Parquet file, or a folder of Parquet files; one article per row."),
+    ],
+    out: Annotated[Path, typer.Option("-o", "--out", help="The Parquet dataset (a folder) to write.")],
+    chunk_rows: Annotated[int, typer.Option(help="Rows scored and written together.")] = 2000,
+    engine: Annotated[str, typer.Option(help="local, or dask (needs framestance[dask]).")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="A Dask scheduler's address; without one, a local cluster is started.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Workers of the local Dask cluster (default: one per core).")
+    ] = None,
+) -> None:
+    """Score a whole archive into a Parquet dataset of suggestion tables, chunk by chunk; rerun to resume."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    from models.archive import ArchiveError, count_rows, score_archive
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed or 0:,.0f} rows/s", style="progress.data.speed")
+
+    model = open_model(model_path)
+    try:
+        total = count_rows(source)
+        with Progress(
+            "scoring", BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn(), console=console, transient=True
+        ) as bar:
+            job = bar.add_task("scoring", total=total)
+            run = score_archive(
+                model, source, out, chunk_rows, engine, scheduler, workers, lambda n: bar.advance(job, n)
+            )
+    except (ArchiveError, ImportError, OSError) as err:
+        raise fail(str(err)) from None
+    for line in run.lines():
+        console.print(line, highlight=False, markup=False)
+
+
 @app.command("serve")
 def serve(
     model_path: ModelArg,

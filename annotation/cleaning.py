@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 WORD = re.compile(r"[^\W_](?:[\w’'.-]*[^\W_])?")
 # A sentence ends with . ! ? or … perhaps followed by closing quotes or brackets.
@@ -93,6 +94,7 @@ def words(line: str) -> list[str]:
     return WORD.findall(line)
 
 
+@lru_cache(maxsize=4096)  # a page's lines are tested several times each
 def is_prose(line: str) -> bool:
     """Whether a line reads as running text rather than a label, heading or menu item."""
     found = words(line)
@@ -111,13 +113,21 @@ def is_byline(line: str) -> bool:
     return bool(BYLINE.match(line)) and len(words(line)) <= 15 and not SENTENCE_END.search(line)
 
 
+@lru_cache(maxsize=4096)  # a page's lines are tested several times each
 def is_furniture(line: str) -> bool:
     """Whether a line is page furniture (advert, caption, sign-up prompt, byline, bio) rather than text."""
     return len(words(line)) < 60 and (is_byline(line) or any(p.search(line) for p in FURNITURE))
 
 
+# The longest stamp seen, "Wednesday, September 30, 2020 at 11:45 p.m. Eastern Daylight Time", is 66 characters.
+MAX_DATE_LINE = 100
+
+
+@lru_cache(maxsize=4096)  # a page's lines are tested several times each
 def is_date_line(line: str) -> bool:
     """Whether a line is a date or time stamp and little else."""
+    if len(line) > MAX_DATE_LINE:
+        return False
     stripped = DATE.sub(" ", TIME_WORDS.sub(" ", line))
     rest = [w for w in words(stripped) if not w.isdigit() and w.lower() not in {"on", "at", "by", "and", "of"}]
     return bool(DATE.search(line) or TIME_WORDS.search(line)) and len(rest) <= 1

@@ -117,16 +117,16 @@ def read_chunks(path: Path, size: int = CHUNK_ROWS) -> Iterator[tuple[str, Rows]
                 yield str(file), chunk
 
 
-def score_rows(model: Model, file: str, rows: Rows) -> tuple[pa.Table, list[str]]:
+def score_rows(model: Model, file: str, rows: Rows, schema: pa.Schema | None = None) -> tuple[pa.Table, list[str]]:
     """Score one chunk: its articles cut into passages and suggested as `framestance suggest` does; the table
-    in the archive's schema and the rows skipped, each with its file, row number and reason."""
+    in the archive's schema (`archive_schema`) and the rows skipped, each with its file, row number and reason."""
     from annotation.tasks import build_tasks
 
     articles, skipped = [], []
     for item in articles_from_rows(file, ((n, _readable(record)) for n, record in rows)):
         (skipped if isinstance(item, Skipped) else articles).append(item)
     tasks = build_tasks(articles, model.codebook)
-    schema = archive_schema(model)
+    schema = schema or archive_schema(model)
     if not tasks:
         return schema.empty_table(), [str(s) for s in skipped]
     table = pa.Table.from_pandas(suggestion_table(model, tasks), schema=schema, preserve_index=False)
@@ -174,12 +174,13 @@ def score_archive(
     _claim(out, model, source, size)
     run = ScoreRun(out)
     todo = _pending(read_chunks(source, size), out, run, advance)
+    schema = archive_schema(model)
     if engine == "local":
-        scored = ((number, len(rows), score_rows(model, file, rows)) for number, file, rows in todo)
+        scored = ((number, len(rows), score_rows(model, file, rows, schema)) for number, file, rows in todo)
     elif engine == "dask":
         from models.archive_dask import score_on_dask
 
-        scored = score_on_dask(model, todo, scheduler, workers)
+        scored = score_on_dask(model, todo, schema, scheduler, workers)
     else:
         raise ArchiveError(f"unknown engine {engine!r}: use local or dask")
     for number, rows, (table, skipped) in scored:

@@ -7,6 +7,8 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 
+import pyarrow as pa
+
 from models.archive import Rows, score_rows
 from models.training import Model
 
@@ -14,7 +16,11 @@ IN_FLIGHT_PER_WORKER = 2
 
 
 def score_on_dask(
-    model: Model, chunks: Iterable[tuple[int, str, Rows]], scheduler: str | None = None, workers: int | None = None
+    model: Model,
+    chunks: Iterable[tuple[int, str, Rows]],
+    schema: pa.Schema,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> Iterator[tuple[int, int, tuple]]:
     """Each chunk's number, row count and scored table with its skipped rows, in the order they finish.
 
@@ -42,7 +48,7 @@ def score_on_dask(
         running = as_completed()
         meta = {}
         for number, file, rows in chunks:
-            future = client.submit(score_rows, remote, file, rows, pure=False)
+            future = client.submit(score_rows, remote, file, rows, schema, pure=False)
             meta[future.key] = (number, len(rows))
             running.add(future)
             if running.count() >= limit:

@@ -91,7 +91,12 @@ class CleanedPage:
 
 def words(line: str) -> list[str]:
     """The words of a line."""
-    return WORD.findall(line)
+    return list(_words(line))
+
+
+@lru_cache(maxsize=4096)  # cleaning and cutting count the words of the same lines several times
+def _words(line: str) -> tuple[str, ...]:
+    return tuple(WORD.findall(line))
 
 
 @lru_cache(maxsize=4096)  # a page's lines are tested several times each

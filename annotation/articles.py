@@ -184,6 +184,10 @@ def articles_from_rows(file: str, rows: Iterable[tuple[int, dict | str]]) -> Ite
         if isinstance(record, str):
             yield Skipped(file, row, record)
             continue
+        wrong = [key for key in ("text", "html") if record.get(key) is not None and not isinstance(record[key], str)]
+        if wrong:
+            yield Skipped(file, row, f"'{wrong[0]}' is a {type(record[wrong[0]]).__name__}, not a string")
+            continue
         meta = {key: _field(record.get(key)) for key in META_FIELDS}
         text, html = _field(record.get("text")), _field(record.get("html"))
         if not text.strip() and not html.strip():

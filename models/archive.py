@@ -123,7 +123,7 @@ def score_rows(model: Model, file: str, rows: Rows, schema: pa.Schema | None = N
     from annotation.tasks import build_tasks
 
     articles, skipped = [], []
-    for item in articles_from_rows(file, ((n, _readable(record)) for n, record in rows)):
+    for item in articles_from_rows(file, rows):
         (skipped if isinstance(item, Skipped) else articles).append(item)
     tasks = build_tasks(articles, model.codebook)
     schema = schema or archive_schema(model)
@@ -131,13 +131,6 @@ def score_rows(model: Model, file: str, rows: Rows, schema: pa.Schema | None = N
         return schema.empty_table(), [str(s) for s in skipped]
     table = pa.Table.from_pandas(suggestion_table(model, tasks), schema=schema, preserve_index=False)
     return table, [str(s) for s in skipped]
-
-
-def _readable(record: dict | str) -> dict | str:
-    """A JSON line that is valid but has a text that is not a string is reported, not scored as its repr."""
-    if isinstance(record, dict) and not isinstance(record.get("text", ""), str | None):
-        return f"'text' is a {type(record['text']).__name__}, not a string"
-    return record
 
 
 def archive_schema(model: Model) -> pa.Schema:
@@ -210,19 +203,20 @@ def _write(out: Path, number: int, table: pa.Table, skipped: list[str], run: Sco
     """Write a chunk's skipped rows, then its part file, each by renaming a finished temporary file."""
     _replace(out / SKIPPED / f"{number:06d}.json", lambda p: p.write_text(json.dumps(skipped), "utf-8"))
     _replace(out / _part(number), lambda p: pq.write_table(table, p))
-    run.passages += table.num_rows
-    run.articles += len(set(table.column("article_id").to_pylist()))
-    run.skipped.extend(skipped)
+    _tally(run, table.column("article_id").to_pylist(), skipped)
 
 
 def _count(out: Path, number: int, run: ScoreRun) -> None:
     """Count a chunk written by an earlier run."""
     ids = pq.read_table(out / _part(number), columns=["article_id"]).column("article_id").to_pylist()
-    run.passages += len(ids)
-    run.articles += len(set(ids))
     reported = out / SKIPPED / f"{number:06d}.json"
-    if reported.exists():
-        run.skipped.extend(json.loads(reported.read_text("utf-8")))
+    _tally(run, ids, json.loads(reported.read_text("utf-8")) if reported.exists() else [])
+
+
+def _tally(run: ScoreRun, article_ids: list[str], skipped: list[str]) -> None:
+    run.passages += len(article_ids)
+    run.articles += len(set(article_ids))
+    run.skipped.extend(skipped)
 
 
 def _replace(path: Path, write: Callable[[Path], None]) -> None:

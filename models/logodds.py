@@ -35,14 +35,14 @@ def log_odds(
     all texts), `log_odds` (the group against the rest), `se`, and `z` (`log_odds / se`); rows sorted by group,
     then by `z`, largest first.
     """
-    texts = ["" if text is None else str(text) for text in texts]
+    texts = _strings(texts)
     groups = pd.Series(list(groups), dtype=object).fillna("").astype(str)
     if len(texts) != len(groups):
         raise ValueError(f"log_odds needs one group per text: {len(texts)} texts, {len(groups)} groups")
     names = list(dict.fromkeys(groups))
     if len(names) < 2:
         raise ValueError(f"log_odds compares two or more groups; got {names or 'none'}")
-    vectorizer = CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN)
+    vectorizer = _vectorizer()
     try:
         counts = vectorizer.fit_transform(texts)
     except ValueError:
@@ -75,13 +75,22 @@ def log_odds(
     return pd.concat(parts, ignore_index=True)
 
 
+def _strings(texts) -> list[str]:
+    return ["" if text is None else str(text) for text in texts]
+
+
+def _vectorizer(vocabulary: dict | None = None) -> CountVectorizer:
+    """Word counts, lower-cased, of the words `TOKEN_PATTERN` finds."""
+    return CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, vocabulary=vocabulary)
+
+
 def _prior(vectorizer: CountVectorizer, total: np.ndarray, background, strength: float | None) -> np.ndarray:
     """Pseudo-counts per word: the background's word shares times the prior's strength."""
     if background is None:
         frequency = total
     else:
-        counted = CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, vocabulary=vectorizer.vocabulary_)
-        frequency = np.asarray(counted.transform(["" if t is None else str(t) for t in background]).sum(axis=0))
+        counted = _vectorizer(vectorizer.vocabulary_)
+        frequency = np.asarray(counted.transform(_strings(background)).sum(axis=0))
         frequency = frequency.ravel().astype(float)
     # A word the background never uses still gets a small pseudo-count, so no estimate divides by zero.
     frequency = np.maximum(frequency, 0.01)

@@ -153,6 +153,7 @@ def plot_strip(scored: pd.DataFrame, codebook: Codebook, article_id: str) -> Fig
                 va="top",
                 fontsize="x-small",
             )
+    stance_names = {s.id: s.name for s in codebook.stance}
     for label in labels:
         ax.scatter(
             [],
@@ -162,7 +163,7 @@ def plot_strip(scored: pd.DataFrame, codebook: Codebook, article_id: str) -> Fig
             color=colours[label],
             edgecolors="#555555",
             linewidths=0.4,
-            label={s.id: s.name for s in codebook.stance}[label],
+            label=stance_names[label],
         )
     ax.set_yticks(
         [*range(len(controls), 0, -1), 0], [*(codebook.stance_controls[c].name for c in controls), "top frame"]

@@ -125,3 +125,11 @@ def test_a_folder_stands_for_the_article_files_in_it(tmp_path):
     articles, skipped = read_articles([folder])
     assert [a.id for a in articles] == ["a", "b"] and skipped == []
     assert "first article" in articles[0].text and "second article" in articles[1].text
+
+
+def test_a_text_that_is_not_a_string_is_skipped_with_its_type(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"id": "n", "text": 42}\n{"id": "ok", "text": "' + "A sentence of words. " * 10 + '"}\n')
+    articles, skipped = read_articles([path])
+    assert [a.id for a in articles] == ["ok"]
+    assert [str(s) for s in skipped] == [f"{path}, row 1: 'text' is a int, not a string"]

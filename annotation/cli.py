@@ -71,6 +71,11 @@ def codebook_check(codebook: CodebookArg) -> None:
     console.print(f"{codebook}: {book.ref} is valid")
     for name, (tag, labels) in expected_controls(book).items():
         console.print(f"  {name} ({tag}): {', '.join(label.id for label in labels) or '-'}", highlight=False)
+    console.print("Aliases (the names that count as a mention of each target):")
+    for target in book.targets:
+        named = ", ".join(target.aliases) if target.aliases else "none: its mentions are not found, so the "
+        named += "" if target.aliases else "labeling page cannot show them and the stance model cannot use them"
+        console.print(f"  {target.id}: {named}", highlight=False, markup=False)
 
 
 @app.command("config")

@@ -31,6 +31,7 @@ TOP_KEYS = (
     "note",
 )
 LABEL_KEYS = ("id", "name", "description")
+TARGET_KEYS = (*LABEL_KEYS, "aliases")
 CUE_KEYS = ("labels", "frame")
 
 
@@ -44,11 +45,13 @@ class CodebookError(ValueError):
 
 @dataclass(frozen=True)
 class Label:
-    """One label: a stable id, the name annotators see, and what it means."""
+    """One label: a stable id, the name annotators see, and what it means; a target also has the `aliases`
+    that stand for it in text (see `annotation.mentions`)."""
 
     id: str
     name: str
     description: str = ""
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,7 @@ def _build(raw: dict, source: str) -> Codebook:
         version=version,
         description=_text(raw.get("description", ""), "description", fail),
         instructions=_text(raw.get("instructions", ""), "instructions", fail),
-        targets=_labels(raw["targets"], "targets", fail, None),
+        targets=_labels(raw["targets"], "targets", fail, None, keys=TARGET_KEYS),
         stance=_labels(raw.get("stance"), "stance", fail, DEFAULT_STANCE),
         frames=_labels(raw.get("frames"), "frames", fail, DEFAULT_FRAMES),
         primary_frame=_flag(raw.get("primary_frame", True), "primary_frame", fail),
@@ -275,7 +278,9 @@ def _flag(value: Any, key: str, fail) -> bool:
     return value
 
 
-def _labels(value: Any, key: str, fail, default: tuple[Label, ...] | None) -> tuple[Label, ...]:
+def _labels(
+    value: Any, key: str, fail, default: tuple[Label, ...] | None, keys: tuple[str, ...] = LABEL_KEYS
+) -> tuple[Label, ...]:
     if value is None and default is not None:
         return default
     if not isinstance(value, list):
@@ -294,7 +299,7 @@ def _labels(value: Any, key: str, fail, default: tuple[Label, ...] | None) -> tu
             item = {"id": item}
         if not isinstance(item, dict):
             raise fail(where, "expected a mapping with 'id', 'name' and 'description', or a bare id")
-        _no_unknown_keys(item, LABEL_KEYS, where, fail)
+        _no_unknown_keys(item, keys, where, fail)
         if "id" not in item:
             raise fail(where, "missing 'id'")
         label_id = item["id"]
@@ -314,8 +319,46 @@ def _labels(value: Any, key: str, fail, default: tuple[Label, ...] | None) -> tu
                 "annotators could not tell them apart",
             )
         ids[label_id], names[label_name] = i, i
-        labels.append(Label(label_id, label_name, _text(item.get("description", ""), f"{where}.description", fail)))
+        description = _text(item.get("description", ""), f"{where}.description", fail)
+        aliases = _aliases(item.get("aliases"), f"{where}.aliases", fail)
+        labels.append(Label(label_id, label_name, description, aliases))
+    _no_shared_aliases(labels, key, fail)
     return tuple(labels)
+
+
+def _aliases(value: Any, key: str, fail) -> tuple[str, ...]:
+    from annotation.mentions import AliasError, alias_pattern
+
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise fail(key, 'expected a list of names, e.g. aliases: [MEK, PMOI, "re:Mojahed(in|een)"]')
+    aliases: list[str] = []
+    for i, alias in enumerate(value):
+        if not isinstance(alias, (str, int, float)) or isinstance(alias, bool):
+            raise fail(f"{key}[{i}]", f"expected a name, found {type(alias).__name__}")
+        alias = str(alias).strip()
+        if alias in aliases:
+            raise fail(f"{key}[{i}]", f"{alias!r} is listed twice")
+        try:
+            alias_pattern(alias)
+        except AliasError as err:
+            raise fail(f"{key}[{i}]", str(err)) from None
+        aliases.append(alias)
+    return tuple(aliases)
+
+
+def _no_shared_aliases(labels: list[Label], key: str, fail) -> None:
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        for alias in label.aliases:
+            folded = alias.casefold()
+            if folded in seen and seen[folded] != i:
+                raise fail(
+                    f"{key}[{i}].aliases",
+                    f"{alias!r} is also an alias of {key}[{seen[folded]}]; a name can stand for one target only",
+                )
+            seen[folded] = i
 
 
 def shipped_codebooks() -> dict[str, Path]:

@@ -49,6 +49,10 @@ def _render(codebook: Codebook) -> str:
     _context(view, "context_before")
     passage = ET.SubElement(view, "View", style="border-left: 4px solid #1f77b4; padding-left: 10px")
     ET.SubElement(passage, "Text", name=TEXT, value="$text")
+    if any(target.aliases for target in codebook.targets):
+        # Which targets the passage names, from the codebook's aliases (`annotation.mentions`).
+        line = ET.SubElement(passage, "View", style="color: #555; font-size: 85%; margin-top: 4px")
+        ET.SubElement(line, "Text", name="mentions_line", value="$mentions_line")
     _context(view, "context_after")
 
     if codebook.cue_labels:

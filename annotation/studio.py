@@ -239,7 +239,10 @@ def put_predictions(
             else:
                 todo.append(task)
         made = predict([task.data for task in todo], project.label_config) if todo else []
-        request = [{**prediction, "task": task.id} for task, prediction in zip(todo, made, strict=True)]
+        # A prediction with nothing in it (no question to pre-fill) is not worth a request.
+        request = [
+            {**prediction, "task": task.id} for task, prediction in zip(todo, made, strict=True) if prediction["result"]
+        ]
         for start in range(0, len(request), PREDICTION_BATCH):
             batch = request[start : start + PREDICTION_BATCH]
             client.projects.import_predictions(
@@ -248,7 +251,7 @@ def put_predictions(
             if progress:
                 progress(len(batch))
         prefill(client, project, model_version)
-        report.added[project.title] = len(todo)
+        report.added[project.title] = len(request)
         report.labeled[project.title] = labeled
         report.current[project.title] = current
     return report

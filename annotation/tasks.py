@@ -10,6 +10,7 @@ from pathlib import Path
 
 from annotation.articles import Article, Skipped, read_articles
 from annotation.codebook import Codebook
+from annotation.mentions import find_mentions, mentions_line
 from annotation.passages import MAX_WORDS, MIN_WORDS, split_passages
 
 DATA_KEYS = (
@@ -19,6 +20,8 @@ DATA_KEYS = (
     "url",
     "date",
     "source_line",
+    "mentions",
+    "mentions_line",
     "article_id",
     "passage_id",
     "passage_hash",
@@ -56,11 +59,16 @@ def build_tasks(
     min_words: int = MIN_WORDS,
     max_words: int = MAX_WORDS,
 ) -> list[dict]:
-    """Label Studio tasks (`{"data": {...}}`) for every passage of every article."""
+    """Label Studio tasks (`{"data": {...}}`) for every passage of every article.
+
+    With a codebook, each task carries where its targets are named (`mentions`: target id → `[start, end]`
+    spans in `text`) and the line the labeling page shows about them (`mentions_line`).
+    """
     tasks = []
     for article in articles:
         passages = split_passages(article.text, min_words, max_words)
         for i, passage in enumerate(passages):
+            mentions = find_mentions(passage.text, codebook) if codebook is not None else {}
             data = {
                 "text": passage.text,
                 "title": article.title,
@@ -68,6 +76,8 @@ def build_tasks(
                 "url": article.url,
                 "date": article.date,
                 "source_line": source_line(article),
+                "mentions": mentions,
+                "mentions_line": mentions_line(mentions, codebook) if codebook is not None else "",
                 "article_id": article.id,
                 "passage_id": passage_id(article.id, passage.position),
                 "passage_hash": passage_hash(passage.text),

@@ -125,7 +125,7 @@ def score_rows(model: Model, file: str, rows: Rows, schema: pa.Schema | None = N
     articles, skipped = [], []
     for item in articles_from_rows(file, rows):
         (skipped if isinstance(item, Skipped) else articles).append(item)
-    tasks = build_tasks(articles, model.codebook)
+    tasks = build_tasks(articles)  # without the codebook: the mentions are found once, by suggestion_table
     schema = schema or archive_schema(model)
     if not tasks:
         return schema.empty_table(), [str(s) for s in skipped]

@@ -69,6 +69,7 @@ class Backend:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     scoring: threading.Lock = field(default_factory=threading.Lock, repr=False)
     pool: ProcessPoolExecutor | None = field(default=None, repr=False)
+    all_questions: bool = False
 
     def model_for(self, project: int | None) -> Model:
         """The model that answers for a project: its retrained one, else the starting one."""
@@ -85,14 +86,18 @@ class Backend:
         return model.version
 
     def predict(self, project: int | None, tasks: list[dict], label_config: str | None) -> list[dict]:
-        """One prediction per task, built for `label_config` (the model's own config when none is given)."""
+        """One prediction per task, built for `label_config` (the model's own config when none is given), for the
+        questions the project's model earned (every question with `all_questions`)."""
+        from models.prefill import prefill_plan
         from models.suggest import predictions, suggestion_table
 
         model = self.model_for(project)  # taken once: a swap during the request does not mix models
         if label_config:
             _check_config(model, label_config)
+        questions = prefill_plan(model, self.all_questions).questions
         with self.scoring:  # one request scores at a time: Python threads only contend for the same cores
-            return predictions(model, suggestion_table(model, [task["data"] for task in tasks]), label_config)
+            table = suggestion_table(model, [task["data"] for task in tasks])
+            return predictions(model, table, label_config, questions)
 
     def train(self, project: int, export: Path | None = None) -> str:
         """Start retraining a project's model (at once, or after the running training); return a job id.
@@ -287,11 +292,14 @@ def create_app(backend: Backend):
     @app.get("/")
     @app.get("/health")
     async def health():
+        from models.prefill import prefill_plan
+
         trainings = {str(p): t.last or "running" for p, t in backend.trainings.items()}
         return {
             "status": "UP",
             "model_class": "framestance",
             "model_version": backend.model.version,
+            "prefill": list(prefill_plan(backend.model, backend.all_questions).lines),
             "trainings": trainings,
         }
 

@@ -44,6 +44,13 @@ def demo(
 
 
 ModelArg = Annotated[Path, typer.Argument(help="A model file written by `framestance train`.", show_default=False)]
+AllQuestions = Annotated[
+    bool,
+    typer.Option(
+        "--all-questions",
+        help="Pre-fill every question the model answers, also those on which it did not beat the baselines.",
+    ),
+]
 Features = Annotated[str, typer.Option(help="tfidf, or tfidf+embeddings (needs framestance[embeddings]).")]
 
 
@@ -55,6 +62,16 @@ def open_model(path: Path, codebook: Path | None = None):
         return load_model(path, load(codebook) if codebook else None)
     except ModelFileError as err:
         raise fail(str(err)) from None
+
+
+def prefill_plan_of(model, all_questions: bool):
+    """The questions to pre-fill, after printing one line per question that says whether and why."""
+    from models.prefill import prefill_plan
+
+    plan = prefill_plan(model, all_questions)
+    for line in plan.lines:
+        console.print(line, highlight=False, markup=False)
+    return plan
 
 
 def show_evaluation(evaluation: dict, report: Path | None, card: dict) -> None:
@@ -118,11 +135,17 @@ def suggest(
         Path, typer.Option("-o", "--out", help=".json: Label Studio tasks with predictions; .csv/.parquet: a table.")
     ] = Path("suggestions.json"),
     rank: Annotated[bool, typer.Option("--rank", help="Least confident first: label these next.")] = False,
+    all_questions: AllQuestions = False,
 ) -> None:
-    """Suggest stances and frames for new passages."""
+    """Suggest stances and frames for new passages.
+
+    A task file pre-fills only the questions on which the model beat the baselines (see its report);
+    a table (.csv/.parquet) has every question.
+    """
     from models.suggest import read_inputs, write_suggestions
 
     model = open_model(model_path)
+    plan = prefill_plan_of(model, all_questions) if out.suffix == ".json" else None
     try:
         tasks, skipped = read_inputs(inputs, model.codebook)
     except ValueError as err:
@@ -132,11 +155,12 @@ def suggest(
     if not tasks:
         raise fail("no passages to score: every input was skipped")
     try:
-        table = write_suggestions(model, tasks, out, rank=rank)
+        table = write_suggestions(model, tasks, out, plan.questions if plan else (), rank=rank)
     except ValueError as err:
         raise fail(str(err)) from None
+    what = "suggestions" if plan is None or plan.questions else "no suggestions (no question is pre-filled)"
     console.print(
-        f"Wrote suggestions for {len(table)} passages to {out} (model {model.version}; "
+        f"Wrote {what} for {len(table)} passages to {out} (model {model.version}; "
         f"mean confidence {table['score'].mean():.2f})",
         highlight=False,
     )
@@ -148,14 +172,21 @@ def studio_suggest(
     project: Project,
     url: Url = None,
     api_key: ApiKey = None,
+    all_questions: AllQuestions = False,
 ) -> None:
-    """Put the model's suggestions on the unlabeled tasks of the project and its copies, pre-filled when opened."""
+    """Put the model's suggestions on the unlabeled tasks of the project and its copies, pre-filled when opened.
+
+    Only the questions on which the model beat the baselines are suggested, unless --all-questions.
+    """
     from annotation.studio import put_predictions
     from models.suggest import studio_predictor
 
     model = open_model(model_path)
+    plan = prefill_plan_of(model, all_questions)
+    if not plan.questions:
+        raise fail("nothing to suggest: the model beat the baselines on no question (--all-questions overrides)")
     client = studio_client(url, api_key)
-    predict = studio_predictor(model)
+    predict = studio_predictor(model, plan.questions)
     run_studio(
         "suggesting",
         lambda advance: put_predictions(client, project, predict, model.version, model.codebook.name, advance).lines(),
@@ -213,10 +244,13 @@ def serve(
     url: Url = None,
     api_key: ApiKey = None,
     work: Annotated[Path | None, typer.Option(help="Where retrained models go (default: a temporary folder).")] = None,
+    all_questions: AllQuestions = False,
 ) -> None:
     """Serve the model to Label Studio as an ML backend: suggestions when a task opens, retraining as labels come.
 
-    The server's address and API key come from Label Studio's setup call, or from --url and --api-key.
+    The server's address and API key come from Label Studio's setup call, or from --url and --api-key. Each
+    model (the starting one and each retrained one) pre-fills only the questions on which it beat the baselines,
+    unless --all-questions.
     """
     import tempfile
 
@@ -225,8 +259,9 @@ def serve(
     from models.backend import Backend, create_app
 
     model = open_model(model_path)
+    prefill_plan_of(model, all_questions)
     folder = work or Path(tempfile.mkdtemp(prefix="framestance-serve-"))
-    backend = Backend(model, folder, url, api_key)
+    backend = Backend(model, folder, url, api_key, all_questions=all_questions)
     console.print(f"Serving {model.version} on http://{host}:{port} (retrained models go to {folder})", highlight=False)
     uvicorn.run(create_app(backend), host=host, port=port, log_level="warning")
 

@@ -48,6 +48,7 @@ def _model(export: Path, codebook_path: Path, codebook, out: Path, tasks: list[d
     """Train on the sample's labels, then suggest labels for the sample's passages."""
     from annotation.convert import read_export
     from models.persistence import save_model
+    from models.prefill import prefill_plan
     from models.report import format_evaluation, write_report
     from models.suggest import write_suggestions
     from models.training import train
@@ -55,11 +56,14 @@ def _model(export: Path, codebook_path: Path, codebook, out: Path, tasks: list[d
     model, evaluation = train(read_export(export, codebook=codebook), codebook, codebook_path.read_text("utf-8"))
     save_model(model, out / "model.skops")
     write_report(evaluation, out / "model-report.md", model.card)
-    write_suggestions(model, tasks, out / "suggestions.json", rank=True)
-    table = write_suggestions(model, tasks, out / "suggestions.parquet")
+    plan = prefill_plan(model)
+    write_suggestions(model, tasks, out / "suggestions.json", plan.questions, rank=True)
+    table = write_suggestions(model, tasks, out / "suggestions.parquet", ())
     return [
         f"Model {model.version}, evaluated by cross-validation grouped by article:",
         format_evaluation(evaluation),
+        "What suggestions pre-fill (only where the model beat the baselines):",
+        *[f"  {line}" for line in plan.lines],
         f"Suggestions for {len(table)} passages (mean confidence {table['score'].mean():.2f})",
     ]
 
@@ -111,11 +115,14 @@ def demo_project(client, folder: Path) -> tuple[object, list[str]]:
     The model is trained into `folder` unless a usable one is there. Returns the project and what was done.
     """
     from annotation.studio import find_projects, push, put_predictions
+    from models.prefill import prefill_plan
     from models.suggest import studio_predictor
 
     model, lines = demo_model(folder)
     codebook = model.codebook
     pushed = push(client, codebook, sample_tasks(codebook).tasks, DEMO_PROJECT)
-    suggested = put_predictions(client, DEMO_PROJECT, studio_predictor(model), model.version, codebook.name)
+    plan = prefill_plan(model)
+    predict = studio_predictor(model, plan.questions)
+    suggested = put_predictions(client, DEMO_PROJECT, predict, model.version, codebook.name)
     (project,) = find_projects(client, DEMO_PROJECT)
-    return project, [*lines, *pushed.lines(), *suggested.lines()]
+    return project, [*lines, *pushed.lines(), *plan.lines, *suggested.lines()]

@@ -11,6 +11,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
+from models.calibration import apply_calibration
 from models.features import check_features, text_features, transform_unique
 
 WINDOW = 120  # characters either side of a target's mention that make its local context
@@ -29,6 +30,37 @@ def _texts(X) -> list[str]:
     if not texts:
         raise ValueError("X holds no texts")
     return texts
+
+
+def _mention_spans(X) -> list[list[tuple[int, int]]] | None:
+    """Each row's mentions of its target: its `target_from`/`target_to` where it has them, else its `mentions`;
+    None when X carries neither column."""
+    if not isinstance(X, pd.DataFrame):
+        return None
+    offsets = {"target_from", "target_to"} <= set(X.columns)
+    if not offsets and "mentions" not in X.columns:
+        return None
+    n = len(X)
+    starts = X["target_from"].tolist() if offsets else [None] * n
+    ends = X["target_to"].tolist() if offsets else [None] * n
+    listed = X["mentions"].tolist() if "mentions" in X.columns else [None] * n
+    spans = []
+    for start, end, mentions in zip(starts, ends, listed, strict=True):
+        if start is not None and end is not None and not (pd.isna(start) or pd.isna(end)):
+            spans.append([(int(start), int(end))])
+        elif mentions is not None and not isinstance(mentions, (str, float)):
+            spans.append([(int(a), int(b)) for a, b in mentions])
+        else:
+            spans.append([])
+    return spans
+
+
+def _local_texts(texts: list[str], spans: list[list[tuple[int, int]]]) -> list[str]:
+    """The text around each mention, the mention itself replaced by TARGET; empty where there is none."""
+    return [
+        " … ".join(f"{text[max(0, a - WINDOW) : a]} TARGET {text[b : b + WINDOW]}" for a, b in row)
+        for text, row in zip(texts, spans, strict=True)
+    ]
 
 
 def _vectorizer(estimator, texts: list[str]):
@@ -54,13 +86,16 @@ def _one_label(C: float, max_iter: int, random_state) -> OneVsRestClassifier:
 class StanceClassifier(ClassifierMixin, BaseEstimator):
     """Stance of a text toward a target, one model for every target.
 
-    `X` is a DataFrame with `text` and optionally `target`, `target_from` and `target_to` (the character
-    offsets of the target's mention), or a list of texts. Each row's features are shared n-grams, the same
-    n-grams again in a block of the row's own target (so the model learns what is particular to a target
-    where it has the data, and falls back on what holds across targets where it has not), the target itself,
-    and, with offsets, the n-grams of the text around the mention. A target with fewer than `min_target_rows`
-    rows gets no block of its own. `vectorizer`, if given, is a fitted text transformer used as it is (several
-    models may share one).
+    `X` is a DataFrame with `text` and optionally `target` and where the target is mentioned: `mentions` (a
+    list of `[start, end]` character spans per row, as `annotation.mentions.find_mentions` gives them) and/or
+    `target_from` and `target_to` (one mention's offsets, as in NewsMTSC), which take precedence in the rows
+    that have them; or a list of texts. Each row's features are shared n-grams, the same n-grams again in a
+    block of the row's own target (so the model learns what is particular to a target where it has the data,
+    and falls back on what holds across targets where it has not), and the target itself. With mentions, also
+    the n-grams of the text around each mention (the mention itself replaced by TARGET) and whether and how
+    often the target is named, overall and per target, so that a target never named is learned as not
+    addressed. A target with fewer than `min_target_rows` rows gets no blocks of its own. `vectorizer`, if
+    given, is a fitted text transformer used as it is (several models may share one).
     """
 
     def __init__(
@@ -81,48 +116,50 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.vectorizer = vectorizer
         self.min_target_rows = min_target_rows
 
-    def _columns(self, X) -> tuple[list[str], list[str], list[str] | None]:
+    def _columns(self, X) -> tuple[list[str], list[str], list[list[tuple[int, int]]] | None]:
         texts = _texts(X)
         if isinstance(X, pd.DataFrame) and "target" in X.columns:
             targets = ["" if pd.isna(t) else str(t) for t in X["target"]]
         else:
             targets = [""] * len(texts)
-        local = None
-        if isinstance(X, pd.DataFrame) and {"target_from", "target_to"} <= set(X.columns):
-            local = []
-            for text, start, end in zip(texts, X["target_from"], X["target_to"], strict=True):
-                if pd.isna(start) or pd.isna(end):
-                    local.append("")
-                else:
-                    start, end = int(start), int(end)
-                    local.append(f"{text[max(0, start - WINDOW) : start]} TARGET {text[end : end + WINDOW]}")
-        return texts, targets, local
+        return texts, targets, _mention_spans(X)
 
-    def _matrix(self, texts, targets, local):
-        shared = transform_unique(self.vectorizer_, texts)
-        blocks = [shared]
+    def _per_target(self, block, targets: list[str]) -> list:
+        """`block`, then one copy of it per known target holding only that target's rows."""
+        blocks = [block]
         for target in self.targets_:
             mine = np.array([t == target for t in targets])
             if mine.all():
-                blocks.append(shared)
+                blocks.append(block)
             elif not mine.any():
-                blocks.append(sparse.csr_matrix(shared.shape, dtype=shared.dtype))
+                blocks.append(sparse.csr_matrix(block.shape, dtype=block.dtype))
             else:
-                blocks.append(sparse.diags(mine.astype(shared.dtype)) @ shared)
+                blocks.append(sparse.diags(mine.astype(block.dtype)) @ block)
+        return blocks
+
+    def _matrix(self, texts, targets, spans):
+        if self.mentions_ and spans is None:
+            raise ValueError(
+                "this model reads where each target is mentioned: give X a 'mentions' column "
+                "(annotation.mentions.find_mentions) or target_from/target_to"
+            )
+        blocks = self._per_target(transform_unique(self.vectorizer_, texts), targets)
         known = {t: i for i, t in enumerate(self.targets_)}
         rows = [i for i, t in enumerate(targets) if t in known]
         onehot = sparse.csr_matrix(
             (np.ones(len(rows)), (rows, [known[targets[i]] for i in rows])), shape=(len(texts), len(self.targets_))
         )
         blocks.append(onehot)
-        if self.local_vectorizer_ is not None:
-            blocks.append(transform_unique(self.local_vectorizer_, local or [""] * len(texts)))
+        if self.mentions_:
+            blocks.append(transform_unique(self.local_vectorizer_, _local_texts(texts, spans)))
+            counts = np.array([[1.0 if row else 0.0, np.log1p(len(row))] for row in spans]).reshape(-1, 2)
+            blocks += self._per_target(sparse.csr_matrix(counts), targets)
         return sparse.hstack([sparse.csr_matrix(b) for b in blocks], format="csr")
 
     def fit(self, X, y):
-        """Learn from texts (with their targets) and their stance labels."""
+        """Learn from texts (with their targets and mentions) and their stance labels."""
         check_features(self.features)
-        texts, targets, local = self._columns(X)
+        texts, targets, spans = self._columns(X)
         y = np.asarray(y, dtype=object)
         if len(y) != len(texts):
             raise ValueError(f"X has {len(texts)} rows but y has {len(y)} labels")
@@ -133,19 +170,21 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         # Only a target with enough rows gets n-grams of its own; the others rely on the shared ones.
         self.targets_ = sorted(t for t, n in counts.items() if t and n >= self.min_target_rows)
         self.vectorizer_ = _vectorizer(self, texts)
+        self.mentions_ = spans is not None
         self.local_vectorizer_ = None
-        if local is not None:
-            self.local_vectorizer_ = text_features("tfidf").fit(list(dict.fromkeys(local)))
+        if self.mentions_:
+            self.local_vectorizer_ = text_features("tfidf").fit(list(dict.fromkeys(_local_texts(texts, spans))))
         self.model_ = _one_label(self.C, self.max_iter, self.random_state).fit(
-            self._matrix(texts, targets, local), y.astype(str)
+            self._matrix(texts, targets, spans), y.astype(str)
         )
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probability of each class in `classes_`, one row per row of X."""
+        """Probability of each class in `classes_`, one row per row of X (calibrated when `calibration_` is set)."""
         check_is_fitted(self, "model_")
         texts, targets, local = self._columns(X)
-        return self.model_.predict_proba(self._matrix(texts, targets, local))
+        raw = self.model_.predict_proba(self._matrix(texts, targets, local))
+        return apply_calibration(getattr(self, "calibration_", None), raw)
 
     def predict(self, X) -> np.ndarray:
         """The most likely stance of each row."""
@@ -207,9 +246,11 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        """Per text, the probability of each frame in `classes_` (independent ones when multi-label)."""
+        """Per text, the probability of each frame in `classes_` (independent ones when multi-label), calibrated
+        when `calibration_` is set."""
         check_is_fitted(self, "model_")
-        return self.model_.predict_proba(transform_unique(self.vectorizer_, _texts(X)))
+        raw = self.model_.predict_proba(transform_unique(self.vectorizer_, _texts(X)))
+        return apply_calibration(getattr(self, "calibration_", None), raw)
 
     def predict(self, X) -> np.ndarray:
         """A 0/1 matrix over `classes_` (multi-label), or one frame per text."""

@@ -6,9 +6,10 @@ import zipfile
 from pathlib import Path
 
 from annotation.codebook import Codebook
-from models.training import Model, codebook_hash
+from models.training import MODEL_FORMAT, Model, codebook_hash
 
-FORMAT = "framestance-model/1"
+FORMAT = MODEL_FORMAT
+OLDER_FORMATS = ("framestance-model/1",)
 # Our own classes a model file may hold besides what skops trusts by default (scikit-learn, numpy, scipy).
 OWN_TYPES = (
     "models.estimators.StanceClassifier",
@@ -63,6 +64,8 @@ def load_model(path: str | Path, codebook: Codebook | None = None) -> Model:
         state = skops.io.load(path, trusted=found)
     except Exception as err:
         raise ModelFileError(f"{path}: not a readable model file ({err})") from None
+    if isinstance(state, dict) and state.get("format") in OLDER_FORMATS:
+        raise ModelFileError(f"{path}: refused: written by an older framestance ({state['format']}); train it again")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a framestance model file (format {_format_of(state)!r})")
     card, text = state.get("card") or {}, state.get("codebook") or ""

@@ -8,12 +8,14 @@ each question's top probability). Archive scoring reuses this schema.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from annotation.mentions import find_mentions
 from models.training import Model
 
 ID_COLUMNS = ("passage_id", "article_id", "position", "start", "end", "source", "title")
@@ -27,8 +29,10 @@ def suggestion_table(model: Model, tasks: list[dict]) -> pd.DataFrame:
     confidences = []
     codebook = model.codebook
     if model.stance is not None:
+        found = [find_mentions(text, codebook) for text in texts]
         for control, target in codebook.stance_controls.items():
-            probabilities = model.stance.predict_proba(pd.DataFrame({"text": texts, "target": target.id}))
+            rows = pd.DataFrame({"text": texts, "target": target.id, "mentions": [f[target.id] for f in found]})
+            probabilities = model.stance.predict_proba(rows)
             _add(table, control, model.stance.classes_, probabilities)
             confidences.append(probabilities.max(axis=1))
     if model.frames is not None:
@@ -62,14 +66,21 @@ def _add(table: pd.DataFrame, question: str, classes, probabilities: np.ndarray)
         table[f"{question}__{label}"] = probabilities[:, j]
 
 
-def with_predictions(model: Model, tasks: list[dict], table: pd.DataFrame) -> list[dict]:
-    """The tasks with one prediction each, built and checked with Label Studio's `LabelInterface`."""
-    made = predictions(model, table)
-    return [{"data": task.get("data", task), "predictions": [p]} for task, p in zip(tasks, made, strict=True)]
+def with_predictions(model: Model, tasks: list[dict], table: pd.DataFrame, questions: Iterable[str]) -> list[dict]:
+    """The tasks with one prediction each for `questions`, built and checked with Label Studio's `LabelInterface`;
+    a task keeps no prediction when no question is to be pre-filled."""
+    made = predictions(model, table, questions=questions)
+    return [
+        {"data": task.get("data", task), "predictions": [p] if p["result"] else []}
+        for task, p in zip(tasks, made, strict=True)
+    ]
 
 
-def predictions(model: Model, table: pd.DataFrame, label_config: str | None = None) -> list[dict]:
-    """One Label Studio prediction per row of a suggestion table, checked against `label_config`.
+def predictions(
+    model: Model, table: pd.DataFrame, label_config: str | None = None, questions: Iterable[str] | None = None
+) -> list[dict]:
+    """One Label Studio prediction per row of a suggestion table, for `questions` (control names; default: all
+    the model answers), checked against `label_config`.
 
     The config defaults to the one the model's codebook makes; give a project's own config to check that the
     project can show the predictions.
@@ -77,13 +88,16 @@ def predictions(model: Model, table: pd.DataFrame, label_config: str | None = No
     from annotation.label_config import build_label_config
 
     interface = label_interface(label_config or build_label_config(model.codebook))
+    wanted = None if questions is None else set(questions)
     out = []
     for _, row in table.iterrows():
         result = []
         for control in [*model.codebook.stance_controls, "primary_frame"]:
+            if wanted is not None and control not in wanted:
+                continue
             if control in row and isinstance(row[control], str):
                 result.append(_item(interface, control, [row[control]], float(row[f"{control}__{row[control]}"])))
-        if row.get("frames"):
+        if (wanted is None or "frames" in wanted) and row.get("frames"):
             scores = [float(row[f"frames__{label}"]) for label in row["frames"]]
             result.append(_item(interface, "frames", list(row["frames"]), float(np.mean(scores))))
         prediction = {"model_version": model.version, "score": round(float(row["score"]), 6), "result": result}
@@ -101,11 +115,12 @@ def label_interface(label_config: str):
     return LabelInterface(label_config)
 
 
-def studio_predictor(model: Model):
-    """A function from task data and a project's label config to the model's predictions for those tasks."""
+def studio_predictor(model: Model, questions: Iterable[str]):
+    """A function from task data and a project's label config to the model's predictions for `questions`."""
+    questions = frozenset(questions)
 
     def predict(data: list[dict], label_config: str) -> list[dict]:
-        return predictions(model, suggestion_table(model, data), label_config)
+        return predictions(model, suggestion_table(model, data), label_config, questions)
 
     return predict
 
@@ -116,8 +131,11 @@ def _item(interface, control: str, labels: list[str], score: float) -> dict:
     return item
 
 
-def write_suggestions(model: Model, tasks: list[dict], out: str | Path, rank: bool = False) -> pd.DataFrame:
-    """Write suggestions as Label Studio tasks (`.json`) or a table (`.csv`, `.parquet`); return the table."""
+def write_suggestions(
+    model: Model, tasks: list[dict], out: str | Path, questions: Iterable[str], rank: bool = False
+) -> pd.DataFrame:
+    """Write suggestions as Label Studio tasks pre-filling `questions` (`.json`) or as a table of every question
+    the model answers (`.csv`, `.parquet`); return the table."""
     out = Path(out)
     table = suggestion_table(model, tasks)
     order = np.argsort(table["score"].to_numpy(), kind="stable") if rank else np.arange(len(table))
@@ -125,7 +143,8 @@ def write_suggestions(model: Model, tasks: list[dict], out: str | Path, rank: bo
     tasks = [tasks[i] for i in order]
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".json":
-        out.write_text(json.dumps(with_predictions(model, tasks, table), ensure_ascii=False, indent=1), "utf-8")
+        made = with_predictions(model, tasks, table, questions)
+        out.write_text(json.dumps(made, ensure_ascii=False, indent=1), "utf-8")
     elif out.suffix == ".csv":
         flat = table.assign(frames=table["frames"].map(";".join)) if "frames" in table else table
         flat.to_csv(out, index=False)

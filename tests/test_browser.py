@@ -72,7 +72,7 @@ def test_make_studio_prints_the_address_and_login(demo_studio):
     account = json.loads((work / "login.json").read_text())
     assert re.search(r"Label Studio: http://127\.0\.0\.1:\d+/projects/\d+/data", printed)
     assert f"Log in as {account['email']} with password {account['password']}" in printed
-    assert "framestance demo: imported 71 tasks" in printed and "suggested 71 tasks" in printed
+    assert "framestance demo: imported 321 tasks" in printed and "suggested 321 tasks" in printed
     assert re.search(r"framestance demo: connected to http://127\.0\.0\.1:\d+", printed)
     assert account["token"] not in printed
 
@@ -101,7 +101,15 @@ def test_the_labeling_page_shows_the_suggested_choices_selected(demo_studio):
     expected = [
         sorted(c.get("value") for c in node if c.get("alias") in chosen.get(node.get("name"), [])) for node in shown
     ]
-    assert all(expected), "the demo model suggests an answer to every question"
+    # Pre-filled are exactly the questions the demo model earned, as `make studio` printed them, one line each.
+    earned = set(re.findall(r"^(\S+): pre-filled: ", printed, re.MULTILINE))
+    left = set(re.findall(r"^(\S+): left for the annotator: ", printed, re.MULTILINE))
+    assert earned and set(chosen) == earned and not earned & left
+    assert (
+        len(earned | left) == len(shown)
+        and served["prefill"]
+        and all(" pre-filled" in line or " left" in line for line in served["prefill"])
+    )
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
@@ -126,4 +134,6 @@ def test_the_labeling_page_shows_the_suggested_choices_selected(demo_studio):
             browser.close()
     assert selected == expected
     assert task.data["text"][:60] in body and task.data["source_line"] in body
+    # Which targets the passage names, from the codebook's aliases, under the passage.
+    assert task.data["mentions_line"].startswith("mentions: ") and task.data["mentions_line"] in body
     assert '"predictions"' not in body  # the task's JSON is not shown in place of its source

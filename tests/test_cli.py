@@ -74,7 +74,7 @@ def test_tasks_from_the_two_sample_articles(shared, tmp_path):
     assert first[0]["title"].startswith("After Soleimani")
     assert first[0]["text"].startswith("Anyone who believes")
     assert first[-1]["text"].startswith("The unwanted assassination")
-    assert all(t["data"]["codebook"] == "soleimani_2020@1.0" for t in tasks)
+    assert all(t["data"]["codebook"] == "soleimani_2020@1.1" for t in tasks)
 
 
 def test_tasks_reports_what_it_skipped(tmp_path):
@@ -102,7 +102,7 @@ def test_convert_agreement_and_gold_from_the_command_line(tmp_path):
     tables = tmp_path / "tables"
     done = run("convert", str(sample_file("export.json")), "--codebook", str(book), "-o", str(tables))
     assert done.returncode == 0, done.stderr
-    assert "read 194 annotations = 193 kept + 1 skipped (1 cancelled)" in done.stderr
+    assert "read 882 annotations = 875 kept + 7 skipped (7 cancelled)" in done.stderr
     assert (tables / "annotations.parquet").exists() and (tables / "questions.json").exists()
     csv_out = tmp_path / "csv"
     assert run("convert", str(sample_file("export.json")), "--format", "csv", "-o", str(csv_out)).returncode == 0
@@ -118,7 +118,7 @@ def test_convert_agreement_and_gold_from_the_command_line(tmp_path):
     review = tmp_path / "review.json"
     done = run("gold", str(tables), "-o", str(gold), "--review-tasks", str(review))
     assert done.returncode == 0, done.stderr
-    assert "Wrote 71 gold rows" in done.stderr
+    assert "Wrote 321 gold rows" in done.stderr
     assert json.loads(review.read_text(encoding="utf-8"))[0]["predictions"]
 
 
@@ -168,8 +168,8 @@ def test_train_then_evaluate_from_the_command_line(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "frames" in done.stderr and held.exists()
     other = tmp_path / "other.yaml"
-    other.write_text(book.read_text(encoding="utf-8").replace('version: "1.0"', 'version: "2.0"'), encoding="utf-8")
+    other.write_text(book.read_text(encoding="utf-8").replace('version: "1.1"', 'version: "2.0"'), encoding="utf-8")
     refused = run("evaluate", str(model), str(sample_file("export.json")), "-c", str(other))
     assert (
-        refused.returncode == 2 and "trained for codebook soleimani_2020@1.0, not soleimani_2020@2.0" in refused.stderr
+        refused.returncode == 2 and "trained for codebook soleimani_2020@1.1, not soleimani_2020@2.0" in refused.stderr
     )

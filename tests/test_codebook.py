@@ -21,10 +21,11 @@ MINIMAL = "name: study\nversion: '1.0'\ntargets:\n  - {id: gov, name: The govern
 def test_shipped_codebooks_load():
     assert set(shipped_codebooks()) == {"starter", "soleimani_2020"}
     example = load_codebook(shipped_codebooks()["soleimani_2020"])
-    assert example.ref == "soleimani_2020@1.0"
+    assert example.ref == "soleimani_2020@1.1"
     assert [t.id for t in example.targets] == ["us_government", "iranian_government", "iranian_opposition"]
     assert all(t.description for t in example.targets)
     assert "MEK" in example.targets[2].name
+    assert all(t.aliases for t in example.targets) and "Pompeo" in example.targets[0].aliases
 
 
 def test_starter_is_commented_and_valid():

@@ -139,7 +139,7 @@ def test_conversions_are_repeatable_and_survive_parquet(tmp_path):
 def test_sample_export_converts_completely():
     tables = read_export(sample_file("export.json"), codebook=CODEBOOK)
     assert len(tables.annotations) == 193 and len(tables.skipped) == 1 and tables.problems == []
-    assert tables.annotations["passage_id"].nunique() == 71
+    assert tables.annotations["passage_id"].nunique() == 321
     spans = tables.spans
     assert (spans["frame"].notna().sum(), len(spans)) == (351, 433)
     texts = tables.tasks.set_index("passage_id")["text"]
@@ -199,7 +199,7 @@ def test_checks_against_the_codebook(tmp_path):
     assert tables.annotations["annotation_id"].tolist() == [11]
     skipped = tables.skipped.set_index("annotation_id")["reason"].to_dict()
     assert skipped == {
-        12: "failed check: task labeled with codebook soleimani_2020@0.9, not soleimani_2020@1.0",
+        12: "failed check: task labeled with codebook soleimani_2020@0.9, not soleimani_2020@1.1",
         13: "failed check: unknown control 'mood'",
         14: "failed check: frames: label 'weather' is not in the codebook",
         15: "failed check: stance_us_government: 2 choices on a single-choice question",

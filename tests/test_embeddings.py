@@ -197,7 +197,7 @@ def test_a_model_with_embeddings_round_trips_through_a_model_file(tmp_path):
     frames = FrameClassifier(features="tfidf+embeddings", random_state=0).fit(
         texts, [["security_defense"]] * 6 + [["legality"]] * 6
     )
-    card = {"codebook": {"ref": "soleimani_2020@1.0", "sha256": codebook_hash(text)}, "model_version": "test"}
+    card = {"codebook": {"ref": "soleimani_2020@1.1", "sha256": codebook_hash(text)}, "model_version": "test"}
     path = save_model(Model(text, card, frames=frames), tmp_path / "model.skops")
     loaded = load_model(path)
     assert np.allclose(loaded.frames.predict_proba(texts), frames.predict_proba(texts), atol=1e-5)

@@ -76,6 +76,7 @@ def test_config_questions_follow_the_codebook():
         "source_line": "$source_line",
         "context_before": "$context_before",
         "text": "$text",
+        "mentions_line": "$mentions_line",
         "context_after": "$context_after",
     }
 

@@ -11,7 +11,7 @@ import pytest
 from annotation.codebook import load_codebook, parse_codebook, shipped_codebooks
 from annotation.convert import read_export
 from annotation.sample import sample_file
-from models.persistence import ModelFileError, load_model, save_model
+from models.persistence import FORMAT, ModelFileError, load_model, save_model
 from models.training import codebook_hash, evaluate, train
 
 CODEBOOK_PATH = shipped_codebooks()["soleimani_2020"]
@@ -58,15 +58,15 @@ def test_model_card(trained):
     card = trained[0].card
     assert card["codebook"] == {
         "name": "soleimani_2020",
-        "version": "1.0",
-        "ref": "soleimani_2020@1.0",
+        "version": "1.1",
+        "ref": "soleimani_2020@1.1",
         "sha256": codebook_hash(CODEBOOK_TEXT),
     }
     assert card["labels"]["targets"] == ["us_government", "iranian_government", "iranian_opposition"]
-    assert card["training_data"]["passages"] == 71 and len(card["training_data"]["fingerprint"]) == 64
+    assert card["training_data"]["passages"] == 321 and len(card["training_data"]["fingerprint"]) == 64
     assert {"scikit-learn", "numpy", "skops", "framestance"} <= set(card["libraries"])
-    assert card["evaluation"]["questions"]["frames"]["n"] == 71
-    assert card["model_version"].startswith("soleimani_2020@1.0+tfidf+")
+    assert card["evaluation"]["questions"]["frames"]["n"] == 321
+    assert card["model_version"].startswith("soleimani_2020@1.1+tfidf+")
     assert trained[0].codebook == CODEBOOK
 
 
@@ -75,8 +75,10 @@ def test_the_same_seed_gives_the_same_model(tables, trained):
     texts = ["The strike was an illegal assassination.", "Deterrence is restored after the decisive blow."]
     assert again.card == trained[0].card
     assert np.array_equal(again.frames.predict_proba(texts), trained[0].frames.predict_proba(texts))
-    X = pd.DataFrame({"text": texts, "target": "us_government"})
+    X = pd.DataFrame({"text": texts, "target": "us_government", "mentions": [[], []]})
     assert np.array_equal(again.stance.predict_proba(X), trained[0].stance.predict_proba(X))
+    with pytest.raises(ValueError, match="reads where each target is mentioned"):
+        again.stance.predict_proba(X.drop(columns="mentions"))
 
 
 def test_questions_with_too_few_labels_are_skipped_not_crashed(tables):
@@ -105,8 +107,8 @@ def test_evaluate_on_held_out_labels(trained, tables):
 
 
 def test_a_model_for_another_codebook_is_refused(model_file):
-    other = parse_codebook(CODEBOOK_TEXT.replace('version: "1.0"', 'version: "1.1"'), "other.yaml")
-    with pytest.raises(ModelFileError, match=r"trained for codebook soleimani_2020@1\.0, not soleimani_2020@1\.1"):
+    other = parse_codebook(CODEBOOK_TEXT.replace('version: "1.1"', 'version: "1.2"'), "other.yaml")
+    with pytest.raises(ModelFileError, match=r"trained for codebook soleimani_2020@1\.1, not soleimani_2020@1\.2"):
         load_model(model_file, other)
     relabeled = parse_codebook(CODEBOOK_TEXT.replace("id: iranian_opposition", "id: mek"), "relabeled.yaml")
     with pytest.raises(ModelFileError, match="other labels"):
@@ -116,7 +118,7 @@ def test_a_model_for_another_codebook_is_refused(model_file):
 def test_a_tampered_model_file_is_refused(trained, tmp_path):
     import skops.io
 
-    state = {"format": "framestance-model/1", "card": trained[0].card, "codebook": CODEBOOK_TEXT.replace("MEK", "XYZ")}
+    state = {"format": FORMAT, "card": trained[0].card, "codebook": CODEBOOK_TEXT.replace("MEK", "XYZ")}
     changed = tmp_path / "changed.skops"
     skops.io.dump({**state, "stance": trained[0].stance, "frames": None, "primary": None}, changed)
     with pytest.raises(ModelFileError, match="does not match the hash in its card"):
@@ -134,7 +136,7 @@ def test_a_model_file_with_foreign_types_is_refused(trained, tmp_path):
     import skops.io
 
     foreign = tmp_path / "foreign.skops"
-    skops.io.dump({"format": "framestance-model/1", "card": trained[0].card, "payload": Payload()}, foreign)
+    skops.io.dump({"format": FORMAT, "card": trained[0].card, "payload": Payload()}, foreign)
     with pytest.raises(ModelFileError, match=r"refused: the file holds types a framestance model never has: .*Payload"):
         load_model(foreign)
 
@@ -164,3 +166,14 @@ def test_too_few_labels_for_any_question_is_one_clear_error(tables):
     )
     with pytest.raises(ValueError, match="nothing to train: stance: only"):
         train(tiny, CODEBOOK, CODEBOOK_TEXT)
+
+
+def test_a_model_file_of_an_older_format_is_refused_with_what_to_do(trained, tmp_path):
+    import skops.io
+
+    old = tmp_path / "old.skops"
+    skops.io.dump({"format": "framestance-model/1", "card": trained[0].card, "codebook": CODEBOOK_TEXT}, old)
+    with pytest.raises(
+        ModelFileError, match=r"written by an older framestance \(framestance-model/1\); train it again"
+    ):
+        load_model(old)

@@ -54,12 +54,12 @@ def test_notebooks_are_stored_without_outputs_and_take_parameters_first(name):
 def test_score_new_articles_on_the_sample(tmp_path, demo_folder):
     out = tmp_path / "scored"
     book = run("score_new_articles.ipynb", tmp_path, demo_folder=str(demo_folder), out=str(out), strips=2)
-    assert "10 articles, 71 passages" in printed(book)
+    assert "35 articles, 321 passages" in printed(book)
     passages = pd.read_parquet(out / "passages.parquet")
-    assert len(passages) == 71 and passages["text"].str.len().min() > 0
+    assert len(passages) == 321 and passages["text"].str.len().min() > 0
     shares = pd.read_csv(out / "articles.csv")
     stance = shares[shares.question == "stance_us_government"].groupby("article_id")["share"].sum()
-    assert len(stance) == 10 and stance.to_numpy() == pytest.approx([1.0] * 10)
+    assert len(stance) == 35 and stance.to_numpy() == pytest.approx([1.0] * 35)
     assert {p.name for p in out.glob("*.png")} == {
         "stance.png",
         "frames.png",

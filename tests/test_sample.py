@@ -127,22 +127,22 @@ def test_demo_writes_everything_to_one_folder(tmp_path):
     figures = pd.read_csv(out / "agreement.csv").set_index("question")
     assert set(CODEBOOK.stance_controls) <= set(figures.index) and "cues" in figures.index
     gold = pd.read_parquet(out / "gold.parquet")
-    assert len(gold) == 71
+    assert len(gold) == 321
     review = json.loads((out / "review.json").read_text(encoding="utf-8"))
     assert len(review) == int(gold["unresolved"].map(len).gt(0).sum()) > 0
     assert all({p["model_version"] for p in task["predictions"]} <= {"2", "3", "4"} for task in review)
-    assert "read 194 annotations = 193 kept + 1 skipped (1 cancelled)" in done.stderr
+    assert "read 882 annotations = 875 kept + 7 skipped (7 cancelled)" in done.stderr
     assert "stance_us_government" in done.stderr
     assert "evaluated by cross-validation grouped by article" in done.stderr
     suggestions = json.loads((out / "suggestions.json").read_text(encoding="utf-8"))
-    assert len(suggestions) == 71
+    assert len(suggestions) == 321
     scores = [task["predictions"][0]["score"] for task in suggestions]
     assert scores == sorted(scores)  # least confident first
     assert load_codebook(out / "codebook.yaml") == CODEBOOK
     check_label_config((out / "label_config.xml").read_text(encoding="utf-8"), CODEBOOK)
     assert json.loads((out / "tasks.json").read_text(encoding="utf-8")) == sample_tasks(CODEBOOK).tasks
     assert (out / "label-studio-export.json").read_bytes() == sample_file("export.json").read_bytes()
-    assert "10 articles → 71 passages" in done.stderr
+    assert "35 articles → 321 passages" in done.stderr
 
 
 @pytest.mark.studio

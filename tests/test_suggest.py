@@ -14,6 +14,7 @@ from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.label_config import build_label_config
 from annotation.sample import sample_file, sample_tasks
 from annotation.studio import find_projects, push
+from models.prefill import answered_questions
 from models.suggest import suggestion_table, with_predictions
 
 CODEBOOK_PATH = shipped_codebooks()["soleimani_2020"]
@@ -39,7 +40,9 @@ def test_predictions_pass_label_studio_validation(sample_model):
     from label_studio_sdk.label_interface import LabelInterface
 
     tasks = sample_tasks(CODEBOOK).tasks[:8]
-    suggested = with_predictions(sample_model, tasks, suggestion_table(sample_model, tasks))
+    suggested = with_predictions(
+        sample_model, tasks, suggestion_table(sample_model, tasks), answered_questions(sample_model)
+    )
     interface = LabelInterface(build_label_config(CODEBOOK))
     for task in suggested:
         (prediction,) = task["predictions"]
@@ -53,20 +56,20 @@ def test_suggest_command_writes_each_format_and_ranks(sample_model_file, tmp_pat
     articles = sample_file("articles.jsonl")
     ranked = tmp_path / "ranked.json"
     done = subprocess.run(
-        [FRAMESTANCE, "suggest", str(sample_model_file), str(articles), "-o", str(ranked), "--rank"],
+        [FRAMESTANCE, "suggest", str(sample_model_file), str(articles), "-o", str(ranked), "--rank", "--all-questions"],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
     scores = [t["predictions"][0]["score"] for t in json.loads(ranked.read_text(encoding="utf-8"))]
-    assert len(scores) == 71 and scores == sorted(scores)
+    assert len(scores) == 321 and scores == sorted(scores)
     for suffix in (".csv", ".parquet"):
         out = tmp_path / f"table{suffix}"
         command = [FRAMESTANCE, "suggest", str(sample_model_file), str(articles), "-o", str(out)]
         assert subprocess.run(command).returncode == 0
         table = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
-        assert len(table) == 71 and "stance_us_government__favor" in table.columns
+        assert len(table) == 321 and "stance_us_government__favor" in table.columns
     # A task file works as input too.
     task_file = tmp_path / "tasks.json"
     task_file.write_text(json.dumps(sample_tasks(CODEBOOK).tasks[:5]), encoding="utf-8")
@@ -88,7 +91,9 @@ def test_suggest_refuses_what_it_cannot_read(sample_model_file, tmp_path):
 @pytest.mark.studio
 def test_a_real_server_imports_the_suggestions(studio, sample_model):
     tasks = sample_tasks(CODEBOOK).tasks[:10]
-    suggested = with_predictions(sample_model, tasks, suggestion_table(sample_model, tasks))
+    suggested = with_predictions(
+        sample_model, tasks, suggestion_table(sample_model, tasks), answered_questions(sample_model)
+    )
     # `studio push` of a suggestion file imports the tasks with their predictions.
     assert push(studio, CODEBOOK, suggested, "suggestions").imported == {"suggestions": 10}
     (project,) = find_projects(studio, "suggestions")

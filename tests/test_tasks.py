@@ -57,5 +57,5 @@ def test_ids_are_stable_and_hashes_follow_the_text():
 def test_codebook_tag():
     codebook = load_codebook(shipped_codebooks()["soleimani_2020"])
     tasks = build_tasks([ARTICLE], codebook)
-    assert all(t["data"]["codebook"] == "soleimani_2020@1.0" for t in tasks)
+    assert all(t["data"]["codebook"] == "soleimani_2020@1.1" for t in tasks)
     assert list(tasks[0]["data"]) == [*DATA_KEYS, "codebook"]

@@ -205,8 +205,9 @@ def _learn(make, X, y, groups, seed: int, shared, baselines, multi: bool = False
     if len(scored):
         final.calibration_ = fit_calibration(raw[scored], truth[scored], multi)
         calibrated[scored] = cross_fitted(raw[scored], truth[scored], fold[scored], multi)
-        for i in scored:
-            predicted[i] = list(classes[calibrated[i] >= final.threshold]) if multi else classes[calibrated[i].argmax()]
+        chosen = final.labels_for(calibrated[scored])
+        for i, answer in zip(scored, chosen, strict=True):
+            predicted[i] = list(classes[answer.astype(bool)]) if multi else answer
     return Answers(predicted, answered, truth, raw, calibrated), final
 
 

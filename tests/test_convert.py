@@ -138,10 +138,10 @@ def test_conversions_are_repeatable_and_survive_parquet(tmp_path):
 
 def test_sample_export_converts_completely():
     tables = read_export(sample_file("export.json"), codebook=CODEBOOK)
-    assert len(tables.annotations) == 193 and len(tables.skipped) == 1 and tables.problems == []
+    assert len(tables.annotations) == 875 and len(tables.skipped) == 7 and tables.problems == []
     assert tables.annotations["passage_id"].nunique() == 321
     spans = tables.spans
-    assert (spans["frame"].notna().sum(), len(spans)) == (351, 433)
+    assert (spans["frame"].notna().sum(), len(spans)) == (1575, 1994)
     texts = tables.tasks.set_index("passage_id")["text"]
     assert all(
         texts[p][s:e] == t

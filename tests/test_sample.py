@@ -48,7 +48,7 @@ def test_every_annotation_of_labels_yaml_is_in_the_export():
     pairs = sum(len(p["by"]) for p in LABELS["passages"].values())
     annotations = [a for t in EXPORT for a in t["annotations"]]
     assert len(annotations) == pairs
-    assert sum(a["was_cancelled"] for a in annotations) == 1
+    assert sum(a["was_cancelled"] for a in annotations) == 7
     assert len({a["completed_by"] for a in annotations}) == len(LABELS["annotators"]) == 3
 
 

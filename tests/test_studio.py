@@ -72,10 +72,10 @@ def test_a_newer_codebook_updates_the_config_or_is_refused(studio):
         id=task.id,
         result=[{"from_name": "frames", "to_name": "text", "type": "choices", "value": {"choices": ["morality"]}}],
     )
-    newer = parse_codebook(CODEBOOK_TEXT.replace('version: "1.0"', 'version: "1.1"'), "newer.yaml")
+    newer = parse_codebook(CODEBOOK_TEXT.replace('version: "1.1"', 'version: "1.2"'), "newer.yaml")
     report = push(studio, newer, tasks, "Versions")
     assert report.updated == ["Versions"] and report.imported == {"Versions": 0}
-    without = CODEBOOK_TEXT.replace('version: "1.0"', 'version: "2.0"') + (
+    without = CODEBOOK_TEXT.replace('version: "1.1"', 'version: "2.0"') + (
         "frames:\n  - {id: security_defense, name: Security}\n  - {id: legality, name: Legality}\n"
     )
     with pytest.raises(StudioError, match="orphan"):

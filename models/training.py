@@ -25,10 +25,6 @@ from models.gate import gate, gate_questions
 
 MODEL_FORMAT = "framestance-model/2"  # 2: the stance model reads where each target is mentioned
 MIN_EXAMPLES = 10
-# How far the stance model's answers lean toward rare stances (StanceClassifier's prior_correction): chosen by
-# cross-validation on the bundled sample, where it raised macro-F1 from 0.60 to 0.64 and F_avg from 0.49 to
-# 0.55 at the same accuracy. (On SemEval's tweets it costs F_avg, so the estimator's own default is 0.)
-PRIOR_CORRECTION = 0.5
 FOLDS = 5
 STANCE, FRAMES, PRIMARY = "stance", "frames", "primary_frame"
 MOST_COMMON, PER_TARGET = "most_common", "most_common_per_target"  # the baselines
@@ -302,9 +298,7 @@ def train(
             counts = _stance_counts([y[i] for i in train], [targets[i] for i in train])
             return _stance_baselines(counts, [targets[i] for i in test])
 
-        make = lambda: StanceClassifier(  # noqa: E731
-            features=features, random_state=seed, prior_correction=PRIOR_CORRECTION
-        )
+        make = lambda: StanceClassifier(features=features, random_state=seed)  # noqa: E731
         groups = data.stance["group"].reset_index(drop=True)
         answers, estimators["stance"] = _learn(make, X, y, groups, seed, shared, stance_baselines)
         evaluation["questions"].update(_stance_scores(data.stance, answers, stance_labels, codebook, human, seed))

@@ -148,7 +148,7 @@ def test_mentions_teach_not_addressed_and_the_words_around_them():
 
 def test_predict_leans_toward_rare_classes_by_prior_correction():
     X, y = stance_data()
-    model = StanceClassifier(random_state=0, prior_correction=0.5).fit(X, y)
+    model = StanceClassifier(random_state=0).fit(X, y)
     probabilities = model.predict_proba(X)
     assert np.array_equal(model.predict(X), model.labels_for(probabilities))
     plain = clone(model).set_params(prior_correction=0).fit(X, y)

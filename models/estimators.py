@@ -96,11 +96,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     often the target is named, overall and per target, so that a target never named is learned as not
     addressed. A target with fewer than `min_target_rows` rows gets no blocks of its own. `vectorizer`, if
     given, is a fitted text transformer used as it is (several models may share one).
-
-    `predict` answers the class whose probability stands highest against its share of the training labels
-    raised to `prior_correction`: 0 answers the most probable class; 0.5 (the default, chosen by
-    cross-validation on the bundled sample) leans toward rare stances such as favor, which one-vs-rest
-    models under-predict, without giving up accuracy.
     """
 
     def __init__(
@@ -112,7 +107,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         embedding_model=None,
         vectorizer=None,
         min_target_rows: int = 20,
-        prior_correction: float = 0.5,
     ):
         self.features = features
         self.C = C
@@ -121,7 +115,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.embedding_model = embedding_model
         self.vectorizer = vectorizer
         self.min_target_rows = min_target_rows
-        self.prior_correction = prior_correction
 
     def _columns(self, X) -> tuple[list[str], list[str], list[list[tuple[int, int]]] | None]:
         texts = _texts(X)
@@ -170,13 +163,12 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         y = np.asarray(y, dtype=object)
         if len(y) != len(texts):
             raise ValueError(f"X has {len(texts)} rows but y has {len(y)} labels")
-        self.classes_, counts = np.unique(y.astype(str), return_counts=True)
+        self.classes_ = np.unique(y.astype(str))
         if len(self.classes_) < 2:
             raise ValueError(f"need at least two stance classes to learn from, found {list(self.classes_)}")
-        self.class_prior_ = counts / counts.sum()
-        rows = pd.Series(targets).value_counts()
+        counts = pd.Series(targets).value_counts()
         # Only a target with enough rows gets n-grams of its own; the others rely on the shared ones.
-        self.targets_ = sorted(t for t, n in rows.items() if t and n >= self.min_target_rows)
+        self.targets_ = sorted(t for t, n in counts.items() if t and n >= self.min_target_rows)
         self.vectorizer_ = _vectorizer(self, texts)
         self.mentions_ = spans is not None
         self.local_vectorizer_ = None
@@ -196,12 +188,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most likely stance of each row."""
-        return self.labels_for(self.predict_proba(X))
-
-    def labels_for(self, probabilities: np.ndarray) -> np.ndarray:
-        """The stance `predict` answers for rows of `predict_proba` (see `prior_correction`)."""
-        check_is_fitted(self, "class_prior_")
-        return self.classes_[np.argmax(probabilities / self.class_prior_**self.prior_correction, axis=1)]
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
 
 class FrameClassifier(ClassifierMixin, BaseEstimator):
@@ -266,10 +254,7 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """A 0/1 matrix over `classes_` (multi-label), or one frame per text."""
-        return self.labels_for(self.predict_proba(X))
-
-    def labels_for(self, probabilities: np.ndarray) -> np.ndarray:
-        """What `predict` answers for rows of `predict_proba`: a 0/1 matrix (multi-label) or one frame per row."""
+        probabilities = self.predict_proba(X)
         if self.multi_label:
             return (probabilities >= self.threshold).astype(int)
         return self.classes_[np.argmax(probabilities, axis=1)]

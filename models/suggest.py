@@ -2,7 +2,7 @@
 
 The table has one row per passage: its ids and offsets, then per question the label and one probability
 column per label (`<question>__<label>`), and `score`, the model's confidence over all questions (the mean of
-the probabilities of the answers given). Archive scoring reuses this schema.
+each question's top probability). Archive scoring reuses this schema.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ def suggestion_table(model: Model, tasks: list[dict]) -> pd.DataFrame:
         for control, target in codebook.stance_controls.items():
             rows = pd.DataFrame({"text": texts, "target": target.id, "mentions": [f[target.id] for f in found]})
             probabilities = model.stance.predict_proba(rows)
-            confidences.append(_add(table, control, model.stance, probabilities))
+            _add(table, control, model.stance.classes_, probabilities)
+            confidences.append(probabilities.max(axis=1))
     if model.frames is not None:
         probabilities = model.frames.predict_proba(texts)
-        chosen = model.frames.labels_for(probabilities).astype(bool)
+        chosen = probabilities >= model.frames.threshold
         table["frames"] = [list(model.frames.classes_[row]) for row in chosen]
         for j, label in enumerate(model.frames.classes_):
             table[f"frames__{label}"] = probabilities[:, j]
@@ -44,7 +45,8 @@ def suggestion_table(model: Model, tasks: list[dict]) -> pd.DataFrame:
         confidences.append(np.where(chosen, probabilities, 1 - probabilities).mean(axis=1))
     if model.primary is not None:
         probabilities = model.primary.predict_proba(texts)
-        confidences.append(_add(table, "primary_frame", model.primary, probabilities))
+        _add(table, "primary_frame", model.primary.classes_, probabilities)
+        confidences.append(probabilities.max(axis=1))
     table["score"] = np.mean(confidences, axis=0) if confidences else np.nan
     return table
 
@@ -58,13 +60,10 @@ def scored_passages(model: Model, tasks: list[dict]) -> pd.DataFrame:
     return table
 
 
-def _add(table: pd.DataFrame, question: str, estimator, probabilities: np.ndarray) -> np.ndarray:
-    """Add a question's answer and one probability column per label; return the answer's probability."""
-    answers = estimator.labels_for(probabilities)
-    table[question] = answers
-    for j, label in enumerate(estimator.classes_):
+def _add(table: pd.DataFrame, question: str, classes, probabilities: np.ndarray) -> None:
+    table[question] = classes[np.argmax(probabilities, axis=1)]
+    for j, label in enumerate(classes):
         table[f"{question}__{label}"] = probabilities[:, j]
-    return probabilities[np.arange(len(answers)), np.searchsorted(estimator.classes_, answers)]
 
 
 def with_predictions(model: Model, tasks: list[dict], table: pd.DataFrame, questions: Iterable[str]) -> list[dict]:

@@ -205,9 +205,8 @@ def _learn(make, X, y, groups, seed: int, shared, baselines, multi: bool = False
     if len(scored):
         final.calibration_ = fit_calibration(raw[scored], truth[scored], multi)
         calibrated[scored] = cross_fitted(raw[scored], truth[scored], fold[scored], multi)
-        chosen = final.labels_for(calibrated[scored])
-        for i, answer in zip(scored, chosen, strict=True):
-            predicted[i] = list(classes[answer.astype(bool)]) if multi else answer
+        for i in scored:
+            predicted[i] = list(classes[calibrated[i] >= final.threshold]) if multi else classes[calibrated[i].argmax()]
     return Answers(predicted, answered, truth, raw, calibrated), final
 
 

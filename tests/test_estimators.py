@@ -122,43 +122,6 @@ def test_target_mention_offsets_are_used():
     assert list(model.predict(new)) == ["positive", "negative"]
 
 
-def test_mentions_teach_not_addressed_and_the_words_around_them():
-    texts, mentions, labels = [], [], []
-    for i in range(15):
-        for name, verb, label in (("Ada", "saved", "favor"), ("Ada", "ruined", "against")):
-            text = f"Yesterday {name} {verb} the town, people said ({i})."
-            texts.append(text)
-            mentions.append([[text.index(name), text.index(name) + len(name)]])
-            labels.append(label)
-        texts.append(f"The town held a fair and the weather was fine ({i}).")
-        mentions.append([])
-        labels.append("not_addressed")
-    X = pd.DataFrame({"text": texts, "target": "ada", "mentions": mentions})
-    model = StanceClassifier(random_state=0).fit(X, labels)
-    new = ["Then Ada saved the bridge.", "Then Ada ruined the bridge.", "Then the bridge was painted."]
-    found = [[[5, 8]], [[5, 8]], []]
-    assert list(model.predict(pd.DataFrame({"text": new, "target": "ada", "mentions": found}))) == [
-        "favor",
-        "against",
-        "not_addressed",
-    ]
-    with pytest.raises(ValueError, match="reads where each target is mentioned"):
-        model.predict(pd.DataFrame({"text": new, "target": "ada"}))
-
-
-def test_predict_leans_toward_rare_classes_by_prior_correction():
-    X, y = stance_data()
-    model = StanceClassifier(random_state=0).fit(X, y)
-    probabilities = model.predict_proba(X)
-    assert np.array_equal(model.predict(X), model.labels_for(probabilities))
-    plain = clone(model).set_params(prior_correction=0).fit(X, y)
-    assert np.array_equal(plain.predict(X), plain.classes_[probabilities.argmax(axis=1)])
-    # A class twice as rare needs only 1/sqrt(2) of the other's probability to be answered.
-    model.class_prior_ = np.array([0.5, 0.25, 0.25])
-    assert model.labels_for(np.array([[0.45, 0.35, 0.20]]))[0] == "favor"
-    assert plain.labels_for(np.array([[0.45, 0.35, 0.20]]))[0] == "against"
-
-
 def test_in_cross_validation_and_grid_search():
     X, y = stance_data()
     groups = np.arange(len(X)) % 4

@@ -122,6 +122,30 @@ def test_target_mention_offsets_are_used():
     assert list(model.predict(new)) == ["positive", "negative"]
 
 
+def test_mentions_teach_not_addressed_and_the_words_around_them():
+    texts, mentions, labels = [], [], []
+    for i in range(15):
+        for name, verb, label in (("Ada", "saved", "favor"), ("Ada", "ruined", "against")):
+            text = f"Yesterday {name} {verb} the town, people said ({i})."
+            texts.append(text)
+            mentions.append([[text.index(name), text.index(name) + len(name)]])
+            labels.append(label)
+        texts.append(f"The town held a fair and the weather was fine ({i}).")
+        mentions.append([])
+        labels.append("not_addressed")
+    X = pd.DataFrame({"text": texts, "target": "ada", "mentions": mentions})
+    model = StanceClassifier(random_state=0).fit(X, labels)
+    new = ["Then Ada saved the bridge.", "Then Ada ruined the bridge.", "Then the bridge was painted."]
+    found = [[[5, 8]], [[5, 8]], []]
+    assert list(model.predict(pd.DataFrame({"text": new, "target": "ada", "mentions": found}))) == [
+        "favor",
+        "against",
+        "not_addressed",
+    ]
+    with pytest.raises(ValueError, match="reads where each target is mentioned"):
+        model.predict(pd.DataFrame({"text": new, "target": "ada"}))
+
+
 def test_in_cross_validation_and_grid_search():
     X, y = stance_data()
     groups = np.arange(len(X)) % 4

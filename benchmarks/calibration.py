@@ -5,7 +5,8 @@ training file; the calibration map is fitted, as `framestance train` fits it, on
 the training file (5 folds); the test file is scored once, raw and calibrated. For the bundled sample: the
 figures `framestance train` itself records, out of fold by article and cross-fitted (the map that calibrates a
 fold is fitted on the other folds). Printed per data set: the expected calibration error (15 equal-width bins
-of the top class's probability), the mean confidence and the accuracy, before and after, and the temperature.
+of the top class's probability; every label's for frames), the mean probability and the accuracy, before and
+after, and the temperature.
 
     .venv/bin/python benchmarks/calibration.py [--data semeval,newsmtsc,sample]
 """
@@ -79,14 +80,17 @@ def sample() -> list[tuple[str, tuple, tuple, float | None]]:
         estimator = model.frames if question == "frames" else model.primary if question == "primary_frame" else None
         fitted = (estimator or model.stance).calibration_
         temperature = fitted.get("temperature")
-        before = (
-            calibration["ece_before"],
-            calibration.get("confidence_before", np.nan),
-            scores.get("accuracy", np.nan),
-        )
-        after = (calibration["ece_after"], calibration.get("confidence_after", np.nan), scores.get("accuracy", np.nan))
+        accuracy = scores.get("accuracy", np.nan)
+        before = (calibration["ece_before"], mean_probability(calibration["reliability_before"]), accuracy)
+        after = (calibration["ece_after"], mean_probability(calibration["reliability_after"]), accuracy)
         rows.append((f"sample: {question} (out of fold, {scores['n']} rows)", before, after, temperature))
     return rows
+
+
+def mean_probability(curve: list[list]) -> float:
+    """The mean probability over a reliability curve's bins, weighted by rows (the top class's, or every
+    label's for frames)."""
+    return float(sum(p * n for p, _, n in curve) / sum(n for _, _, n in curve))
 
 
 def main() -> int:
@@ -102,7 +106,7 @@ def main() -> int:
         else:
             rows.append(public(name))
     header = ("data", "ECE before", "ECE after", "conf. before", "conf. after", "accuracy", "T")
-    widths = (52, 10, 10, 12, 11, 8, 6)
+    widths = (58, 10, 10, 12, 11, 8, 6)
     print(" ".join(f"{h:{'<' if i == 0 else '>'}{w}}" for i, (h, w) in enumerate(zip(header, widths, strict=True))))
     for name, before, after, temperature in rows:
         cells = [name, *(f"{v:.3f}" for v in (before[0], after[0], before[1], after[1], before[2]))]

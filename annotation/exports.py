@@ -12,6 +12,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +21,28 @@ FULL, MIN, CSV = "json", "json-min", "csv"
 MIN_META = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement")
 CHUNK = 1 << 22  # characters decoded at a time
 FAST_CHUNK = 1 << 24  # bytes parsed at a time by the fast path
+JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')  # a string (perhaps cut by the buffer's end), or a bracket
+TASK_ID = re.compile(r'\{\s*"id"\s*:\s*(\d{1,19})\b')
+LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # half of a surrogate pair, or a lone one
 # Where one object of a list ends and the next, starting with an "id" key, begins: between two tasks
 # (or two annotations; a cut there does not parse, and an earlier one is tried).
 NEXT_OBJECT = re.compile(rb"\}\s*,\s*(?=\{\s*\"id\"\s*:)")
 # The same, where the object goes on with a task's "annotations" or "data" (the server's key order): tried first.
 NEXT_TASK = re.compile(rb"\}\s*,\s*(?=\{\s*\"id\"\s*:\s*\d+\s*,\s*\"(?:annotations|data)\")")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record that cannot be decoded (nested too deep, not text, a CSV row that does not parse), standing in for
+    it so the rest of the file can be read: what is wrong, and the task id when it could be seen."""
+
+    problem: str
+    task_id: int | None = None
+
+
+TOO_DEEP = "nested too deep to read (over about 1,000 levels)"
+HALF_CHARACTER = "holds a \\u escape that is half of a character (a lone surrogate)"
+TRUNCATED = "the file ends inside a record (truncated?)"
 
 
 class ExportError(ValueError):
@@ -88,16 +106,25 @@ def open_export(path: str | Path) -> ExportFile:
 
 
 def _first_record(path: Path) -> dict | None:
+    """The first element of the array: a file whose first element is not a task object is not an export."""
     for _, record in iter_json_array(path):
+        if isinstance(record, Unreadable):
+            continue  # this record is skipped; the format is told by the next one
+        if not isinstance(record, dict):
+            raise ExportError(str(path), f"expected a task object, found {type(record).__name__}", "record 1")
         return record
     return None
 
 
-def iter_json_array(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Each element of the JSON array in `path`, with its 1-based position, decoded one at a time."""
+def iter_json_array(path: str | Path) -> Iterator[tuple[int, object]]:
+    """Each element of the JSON array in `path`, with its 1-based position, decoded one at a time.
+
+    An element that cannot be decoded although the array goes on (nested too deep, or text that is not
+    Unicode) comes as an `Unreadable`; a file that is not a JSON array, or breaks off, raises `ExportError`.
+    """
     decoder = json.JSONDecoder()
     name = str(path)
-    with open(path, encoding="utf-8-sig") as stream:
+    with _decoding(name), open(path, encoding="utf-8-sig") as stream:
         buffer = stream.read(CHUNK)
         lines_before = 0  # newlines in text already dropped from the buffer, for error messages
         pos = _skip_space(buffer, 0)
@@ -110,10 +137,8 @@ def iter_json_array(path: str | Path) -> Iterator[tuple[int, dict]]:
         while True:
             pos = _skip_space(buffer, pos)
             if pos >= len(buffer) - 1 and not at_eof:
-                more = stream.read(CHUNK)
-                at_eof = not more
-                lines_before += buffer.count("\n", 0, pos)
-                buffer, pos = buffer[pos:] + more, 0
+                buffer, lines_before, at_eof = _read_on(stream, buffer, pos, lines_before)
+                pos = 0
                 continue
             if pos >= len(buffer):
                 raise ExportError(
@@ -130,24 +155,79 @@ def iter_json_array(path: str | Path) -> Iterator[tuple[int, dict]]:
                 raise ExportError(name, f"expected ',' or ']' after record {count}", f"line {line}")
             try:
                 record, end = decoder.raw_decode(buffer, pos)
+            except RecursionError:
+                end = _value_end(buffer, pos)
+                if end is None and not at_eof:
+                    buffer, lines_before, at_eof = _read_on(stream, buffer, pos, lines_before)
+                    pos = 0
+                    continue
+                if end is None:
+                    raise ExportError(name, TRUNCATED, f"record {count + 1}") from None
+                record = Unreadable(TOO_DEEP, _task_id_at(buffer, pos))
             except json.JSONDecodeError as err:
                 if not at_eof:  # perhaps the record runs past the buffer: read on and try again
-                    more = stream.read(CHUNK)
-                    at_eof = not more
-                    lines_before += buffer.count("\n", 0, pos)
-                    buffer, pos = buffer[pos:] + more, 0
+                    buffer, lines_before, at_eof = _read_on(stream, buffer, pos, lines_before)
+                    pos = 0
                     continue
                 line = lines_before + buffer.count("\n", 0, err.pos) + 1
                 if err.pos >= len(buffer.rstrip()):
-                    raise ExportError(
-                        name, "the file ends inside a record (truncated?)", f"record {count + 1}"
-                    ) from None
+                    raise ExportError(name, TRUNCATED, f"record {count + 1}") from None
                 raise ExportError(name, f"invalid JSON ({err.msg})", f"record {count + 1}, line {line}") from None
             count += 1
-            if not isinstance(record, dict):
-                raise ExportError(name, f"expected a task object, found {type(record).__name__}", f"record {count}")
+            if LONE_SURROGATE.search(buffer, pos, end) and not _is_text(record):
+                record = Unreadable(HALF_CHARACTER, _task_id_at(buffer, pos))
             yield count, record
             pos, expect_value = end, False
+
+
+def _read_on(stream, buffer: str, pos: int, lines_before: int) -> tuple[str, int, bool]:
+    """The buffer from `pos` on with the next chunk of the file, the count of lines dropped before it, and whether
+    the file has ended."""
+    more = stream.read(CHUNK)
+    return buffer[pos:] + more, lines_before + buffer.count("\n", 0, pos), not more
+
+
+@contextmanager
+def _decoding(name: str) -> Iterator[None]:
+    """Bytes that are not UTF-8 past the first chunk become an `ExportError` naming the file."""
+    try:
+        yield
+    except UnicodeDecodeError as err:
+        raise ExportError(name, f"not UTF-8 text ({err.reason})") from None
+
+
+def _value_end(text: str, pos: int) -> int | None:
+    """Where the JSON value starting at `pos` ends, found without recursion; None if `text` ends first."""
+    depth = 0
+    for match in JSON_TOKEN.finditer(text, pos):
+        token = match.group()
+        if token[0] == '"':
+            if match.end() == len(text):
+                return None  # the text ends inside this string
+            if depth == 0:
+                return match.end()
+        elif token in "[{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth <= 0:
+                return match.end()
+    return None
+
+
+def _task_id_at(text: str, pos: int) -> int | None:
+    """The task id at the start of the record at `pos`, when it is written first (as the server writes it)."""
+    match = TASK_ID.match(text, pos)
+    return int(match.group(1)) if match and int(match.group(1)) < 2**63 else None
+
+
+def _is_text(record: object) -> bool:
+    """Whether every string in `record` is valid Unicode (a lone surrogate escape is not)."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _skip_space(text: str, pos: int) -> int:
@@ -156,14 +236,78 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
-def iter_csv_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Each row of a CSV export as a dict, with its spreadsheet row number (the header is row 1)."""
-    with open(path, encoding="utf-8-sig", newline="") as stream:
-        reader = csv.DictReader(stream)
-        try:
-            yield from enumerate(reader, start=2)
-        except csv.Error as err:
-            raise ExportError(str(path), f"malformed CSV ({err})", f"line {reader.line_num}") from None
+def iter_csv_rows(path: str | Path) -> Iterator[tuple[int, dict | Unreadable]]:
+    """Each row of a CSV export as a dict, with its spreadsheet row number (the header is row 1).
+
+    A row that does not parse, or whose number of fields is not the header's, comes as an `Unreadable` naming
+    its line; a quote left open there never swallows the rows after it: reading goes on at the next line.
+    """
+    name = str(path)
+    with _decoding(name), open(path, encoding="utf-8-sig", newline="") as stream:
+        lines = _Lines(stream)
+        header = next(csv.reader(lines), None)
+        if header is None or "id" not in header:
+            raise ExportError(name, "a CSV export without the task 'id' column", "line 1")
+        reader = csv.reader(lines, strict=True)
+        number = 1
+        while True:
+            first = lines.start_record()
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                problem = f"line {first}: {err}"
+            else:
+                if not fields:
+                    continue  # a blank line
+                if len(fields) == len(header):
+                    number += 1
+                    yield number, dict(zip(header, fields, strict=True))
+                    continue
+                problem = f"line {first}: {len(fields)} fields where the header has {len(header)}"
+            number += 1
+            if lines.record_lines() > 1:
+                problem += (
+                    f" (a quote opened there would swallow lines {first + 1} to {first + lines.record_lines() - 1})"
+                )
+                lines.read_again_after_first()
+                reader = csv.reader(lines, strict=True)
+            yield number, Unreadable(f"CSV {problem}")
+
+
+class _Lines:
+    """The physical lines of a file for `csv.reader`, keeping those of the current record to read them again."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.again: list[str] = []  # lines to give again, last first
+        self.taken: list[str] = []
+        self.line = 0  # the number of the last line given
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        text = self.again.pop() if self.again else next(self.stream)
+        self.taken.append(text)
+        self.line += 1
+        return text
+
+    def start_record(self) -> int:
+        """Forget the lines given so far; the number of the line the next record starts on."""
+        self.taken = []
+        return self.line + 1
+
+    def record_lines(self) -> int:
+        """How many lines the current record has taken."""
+        return len(self.taken)
+
+    def read_again_after_first(self) -> None:
+        """Give again every line of the current record but its first."""
+        self.again.extend(reversed(self.taken[1:]))
+        self.line -= len(self.taken) - 1
+        self.taken = self.taken[:1]
 
 
 def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict, bytes]]:
@@ -201,6 +345,9 @@ def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict, bytes]]:
             element = data = None
             for element in block:
                 count += 1
+                if not isinstance(element, simdjson.Object):
+                    yield count, element.as_list() if isinstance(element, simdjson.Array) else element, b""
+                    continue
                 data = element.get("data")
                 raw = data.mini if hasattr(data, "mini") else json.dumps(data, ensure_ascii=False).encode("utf-8")
                 yield count, element.as_dict(), raw
@@ -231,7 +378,16 @@ def _cut(parser, pending: bytes, at_eof: bool):
     return None, None
 
 
-def iter_json_array_with_data(path: str | Path) -> Iterator[tuple[int, dict, bytes]]:
-    """`iter_json_array` with each task's data as JSON text, as `iter_tasks` gives it."""
+def iter_json_array_with_data(path: str | Path) -> Iterator[tuple[int, object, bytes]]:
+    """`iter_json_array` with each task's data as JSON text, as `iter_tasks` gives it (empty for a record that is
+    not a task object)."""
     for number, task in iter_json_array(path):
-        yield number, task, json.dumps(task.get("data"), ensure_ascii=False).encode("utf-8")
+        if not isinstance(task, dict):
+            yield number, task, b""
+            continue
+        try:
+            data = json.dumps(task.get("data"), ensure_ascii=False).encode("utf-8")
+        except RecursionError:
+            yield number, Unreadable(TOO_DEEP), b""
+            continue
+        yield number, task, data

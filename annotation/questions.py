@@ -67,3 +67,31 @@ def questions_from_config(xml: str) -> dict[str, Question]:
             continue  # image, audio and other controls have no place in text tables
         questions[control.name] = Question(control.name, kind, labels)
     return questions
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What each control labels: `targets` maps a control to the object names its results may give as
+    `to_name`, and `fields` maps an object to the task data key whose text it shows."""
+
+    targets: dict[str, frozenset[str]]
+    fields: dict[str, str]
+
+
+def layout_from_codebook(codebook: Codebook) -> Layout:
+    """The layout of a codebook's labeling config: every control labels the passage, `text`."""
+    return Layout({name: frozenset({"text"}) for name in questions_from_codebook(codebook)}, {"text": "text"})
+
+
+def layout_from_config(xml: str) -> Layout:
+    """The layout of any Label Studio labeling config."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    interface = LabelInterface(xml)
+    targets = {control.name: frozenset(control.to_name or ()) for control in interface.controls}
+    fields = {
+        obj.name: obj.value[1:]
+        for obj in interface.objects
+        if isinstance(getattr(obj, "value", None), str) and obj.value.startswith("$")
+    }
+    return Layout(targets, fields)

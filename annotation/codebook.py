@@ -8,14 +8,17 @@ annotators see.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from annotation.bounded_yaml import YamlError, parse_yaml, read_yaml, shown
 
 ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+MAX_ID_LENGTH = 64
 
 TOP_KEYS = (
     "name",
@@ -164,46 +167,36 @@ DEFAULT_CUES = (
 )
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a mapping with the same key twice."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_codebook(path: str | Path) -> Codebook:
     """Read and check a codebook file; raise `CodebookError` naming the file and key on any problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_yaml(path)
     except FileNotFoundError:
         raise CodebookError(str(path), "", "no such file") from None
+    except IsADirectoryError:
+        raise CodebookError(str(path), "", "is a folder, not a codebook file") from None
     except UnicodeDecodeError as err:
         raise CodebookError(str(path), "", f"not UTF-8 text ({err.reason} at byte {err.start})") from None
-    return parse_codebook(text, str(path))
+    except YamlError as err:
+        raise _yaml_problem(str(path), err) from None
+    return _checked(raw, str(path))
 
 
 def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     """Check a codebook given as YAML text; `source` names it in error messages."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise CodebookError(source, where, f"not valid YAML: {problem}") from None
+        raw = parse_yaml(text)
+    except YamlError as err:
+        raise _yaml_problem(source, err) from None
+    return _checked(raw, source)
+
+
+def _yaml_problem(source: str, err: YamlError) -> CodebookError:
+    return CodebookError(source, f"line {err.line}" if err.line else "", err.problem)
+
+
+def _checked(raw: object, source: str) -> Codebook:
     if not isinstance(raw, dict):
         raise CodebookError(source, "", "a codebook is a YAML mapping with at least 'name', 'version', 'targets'")
     return _build(raw, source)
@@ -220,10 +213,12 @@ def _build(raw: dict, source: str) -> Codebook:
     name = _text(raw["name"], "name", fail, required=True)
     version = raw["version"]
     if isinstance(version, bool) or not isinstance(version, (str, int)):
-        raise fail("version", f'{version!r} is not a version; write it as a quoted string, e.g. version: "1.0"')
+        raise fail("version", f'{shown(version)} is not a version; write it as a quoted string, e.g. version: "1.0"')
     version = str(version).strip()
     if not version or any(c.isspace() or c == "@" for c in version):
         raise fail("version", "write a version without spaces or '@', e.g. version: \"1.0\"")
+    if len(version) > MAX_ID_LENGTH:
+        raise fail("version", f"{len(version):,} characters; a version has at most {MAX_ID_LENGTH}")
 
     cues = raw.get("cues", True)
     if cues is True or cues is None:
@@ -257,7 +252,8 @@ def _build(raw: dict, source: str) -> Codebook:
 def _no_unknown_keys(mapping: dict, known: tuple[str, ...], where: str, fail) -> None:
     for key in mapping:
         if key not in known:
-            path = f"{where}.{key}" if where else str(key)
+            name = shown(key)[1:-1] if isinstance(key, str) else shown(key)
+            path = f"{where}.{name}" if where else name
             raise fail(path, f"unknown key; the keys allowed here are: {', '.join(known)}")
 
 
@@ -274,7 +270,7 @@ def _text(value: Any, key: str, fail, required: bool = False) -> str:
 
 def _flag(value: Any, key: str, fail) -> bool:
     if not isinstance(value, bool):
-        raise fail(key, f"expected true or false, found {value!r}")
+        raise fail(key, f"expected true or false, found {shown(value)}")
     return value
 
 
@@ -303,27 +299,89 @@ def _labels(
         if "id" not in item:
             raise fail(where, "missing 'id'")
         label_id = item["id"]
+        if isinstance(label_id, str) and len(label_id) > MAX_ID_LENGTH:
+            raise fail(
+                f"{where}.id",
+                f"{len(label_id):,} characters; an id has at most {MAX_ID_LENGTH} (put the words people read in "
+                "'name' and 'description')",
+            )
         if not isinstance(label_id, str) or not ID_PATTERN.match(label_id):
             raise fail(
                 f"{where}.id",
-                f"{label_id!r} is not a valid id: use letters, digits and underscores, not starting with a "
+                f"{shown(label_id)} is not a valid id: use letters, digits and underscores, not starting with a "
                 "digit (e.g. us_government); put the words people read in 'name'",
             )
         if label_id in ids:
-            raise fail(f"{where}.id", f"duplicate id {label_id!r} (also {key}[{ids[label_id]}]); ids must be unique")
-        label_name = _text(item.get("name", label_id), f"{where}.name", fail) or label_id
-        if label_name in names:
             raise fail(
-                f"{where}.name",
-                f"duplicate name {label_name!r} (also {key}[{names[label_name]}]); "
-                "annotators could not tell them apart",
+                f"{where}.id", f"duplicate id {shown(label_id)} (also {key}[{ids[label_id]}]); ids must be unique"
             )
-        ids[label_id], names[label_name] = i, i
+        label_name = _text(item.get("name", label_id), f"{where}.name", fail) or label_id
+        look = look_alike_key(label_name)
+        if look in names:
+            raise fail(f"{where}.name", _duplicate_name(label_name, labels[names[look]].name, f"{key}[{names[look]}]"))
+        ids[label_id], names[look] = i, i
         description = _text(item.get("description", ""), f"{where}.description", fail)
         aliases = _aliases(item.get("aliases"), f"{where}.aliases", fail)
         labels.append(Label(label_id, label_name, description, aliases))
     _no_shared_aliases(labels, key, fail)
     return tuple(labels)
+
+
+def _duplicate_name(name: str, other: str, where: str) -> str:
+    if name == other:
+        return f"duplicate name {shown(name)} (also {where}); annotators could not tell them apart"
+    return (
+        f"duplicate name {ascii(name)[:80]}: it looks the same as {where}, "
+        f"{ascii(other)[:80]} (they differ only in look-alike or invisible characters, or in case); "
+        "annotators could not tell them apart"
+    )
+
+
+def look_alike_key(name: str) -> str:
+    """What a name looks like to a reader: the same for names that differ only in case, in compatibility forms
+    (full-width letters, ligatures), in invisible characters (zero-width spaces, joiners, direction marks) or in
+    letters of other scripts drawn alike (Cyrillic а for Latin a), after Unicode's confusables (UTS #39)."""
+    text = unicodedata.normalize("NFKC", name)
+    text = " ".join("".join(c for c in text if not _invisible(c)).split())
+    table = _prototypes()
+    looks = "".join(table.get(c, c) for c in text).casefold()
+    return "".join(table.get(c, c) for c in looks)
+
+
+def _invisible(char: str) -> bool:
+    """Format and control characters, and the other default-ignorable ones that draw nothing."""
+    return unicodedata.category(char) in ("Cf", "Cc") or char in _IGNORABLE or "\ufe00" <= char <= "\ufe0f"
+
+
+_IGNORABLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0")
+
+
+@lru_cache(maxsize=1)
+def _prototypes() -> dict[str, str]:
+    """Each character that Unicode's confusables list draws like another, mapped to one character of its group
+    (an ASCII letter where the group has one): groups are joined through every pair the list names."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    parent: dict[str, str] = {}
+
+    def root(char: str) -> str:
+        while parent.get(char, char) != char:
+            char = parent[char]
+        return char
+
+    for char, homoglyphs in confusables_data.items():
+        for glyph in homoglyphs:
+            other = "".join(c for c in glyph["c"] if not _invisible(c))
+            if len(char) == 1 and len(other) == 1:
+                a, b = root(char), root(other)
+                if a != b:
+                    keep, drop = sorted((a, b), key=_preference)
+                    parent[drop] = keep
+    return {char: root(char) for char in parent}
+
+
+def _preference(char: str) -> tuple[bool, bool, str]:
+    return (not (char.isascii() and char.isalpha()), not char.isascii(), char)
 
 
 def _aliases(value: Any, key: str, fail) -> tuple[str, ...]:
@@ -339,7 +397,7 @@ def _aliases(value: Any, key: str, fail) -> tuple[str, ...]:
             raise fail(f"{key}[{i}]", f"expected a name, found {type(alias).__name__}")
         alias = str(alias).strip()
         if alias in aliases:
-            raise fail(f"{key}[{i}]", f"{alias!r} is listed twice")
+            raise fail(f"{key}[{i}]", f"{shown(alias)} is listed twice")
         try:
             alias_pattern(alias)
         except AliasError as err:
@@ -356,7 +414,7 @@ def _no_shared_aliases(labels: list[Label], key: str, fail) -> None:
             if folded in seen and seen[folded] != i:
                 raise fail(
                     f"{key}[{i}].aliases",
-                    f"{alias!r} is also an alias of {key}[{seen[folded]}]; a name can stand for one target only",
+                    f"{shown(alias)} is also an alias of {key}[{seen[folded]}]; a name can stand for one target only",
                 )
             seen[folded] = i
 

@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
+from annotation.bounded_yaml import read_yaml
 from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.label_config import build_instructions, build_label_config
 from annotation.sample import EXAMPLE_CODEBOOK, sample_file, sample_tasks
@@ -85,7 +84,7 @@ def main() -> int:
     config = build_label_config(codebook)
     interface = LabelInterface(config)
     run = sample_tasks(codebook)
-    labels = yaml.safe_load(sample_file("labels.yaml").read_text(encoding="utf-8"))
+    labels = read_yaml(sample_file("labels.yaml"))
     passages = labels["passages"]
     missing = {t["data"]["passage_id"] for t in run.tasks} ^ set(passages)
     if missing:

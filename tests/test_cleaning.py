@@ -7,12 +7,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import DATA
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from annotation.articles import read_articles
+from annotation.bounded_yaml import read_yaml
 from annotation.cleaning import clean_page, is_date_line, parse_date, words
 from annotation.sample import sample_file
 
@@ -20,7 +20,7 @@ PAGES = DATA / "pages"
 
 
 def expectations(name: str) -> dict:
-    return yaml.safe_load((PAGES / f"{name}.expected.yaml").read_text(encoding="utf-8"))
+    return read_yaml(PAGES / f"{name}.expected.yaml")
 
 
 def check(paragraphs: list[str], expected: dict) -> None:

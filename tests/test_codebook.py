@@ -10,6 +10,7 @@ from annotation.codebook import (
     DEFAULT_STANCE,
     CodebookError,
     load_codebook,
+    look_alike_key,
     parse_codebook,
     shipped_codebooks,
     starter_codebook_text,
@@ -109,3 +110,67 @@ def test_load_reports_missing_and_undecodable_files(tmp_path):
     bad.write_bytes("name: caf\xe9\n".encode("latin-1"))
     with pytest.raises(CodebookError, match=r"latin1\.yaml: not UTF-8"):
         load_codebook(bad)
+
+
+def alias_bomb(levels: int) -> str:
+    """A codebook whose anchors each stand for nine of the one before: 9**levels values from a few hundred bytes."""
+    lines = ["  - &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"  - &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return MINIMAL + "primary_frame:\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        # 9**5 values in 300 bytes: refused from the count, and the message never repeats them
+        (alias_bomb(6), "line 10", "the aliases (*name) stand for more than 10,000 values"),
+        (MINIMAL + "frames:\n  - ? {a: 1}\n    : b\n", "line 6", "a key must be a plain value"),
+        (MINIMAL + "note:\n  ? [a]\n  : b\n", "line 6", "not a list"),
+        (MINIMAL + "note: " + "[" * 20_000 + "]" * 20_000 + "\n", "line 5", "nested more than 50 levels deep"),
+        (MINIMAL + "note: &loop [*loop]\n", "line 5", "an alias inside the very value its anchor names"),
+    ],
+)
+def test_yaml_that_would_cost_too_much_is_refused_in_one_short_message(text, key, words):
+    with pytest.raises(CodebookError) as caught:
+        parse_codebook(text, "c.yaml")
+    assert caught.value.key == key and words in caught.value.problem
+    assert len(str(caught.value)) < 300
+
+
+def test_a_few_aliases_still_work():
+    text = "name: x\nversion: '1'\ndescription: &same Who is for or against whom.\ninstructions: *same\n"
+    book = parse_codebook(text + "targets: [a]\nstance:\n  - {id: pro, description: *same}\n  - con\n")
+    assert book.instructions == book.description == book.stance[0].description == "Who is for or against whom."
+
+
+def test_size_and_id_length_are_bounded(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_text(MINIMAL + "description: " + "x" * 1_100_000 + "\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match=r"big\.yaml: 1,100,\d+ bytes; a YAML file framestance reads is at most"):
+        load_codebook(big)
+    with pytest.raises(CodebookError, match=r"big\.yaml: 1,100,\d+ bytes"):
+        parse_codebook(big.read_text(encoding="utf-8"), str(big))
+    with pytest.raises(CodebookError) as caught:
+        parse_codebook(MINIMAL.replace("id: gov", "id: " + "g" * 100_000), "c.yaml")
+    assert caught.value.key == "targets[0].id" and "100,000 characters; an id has at most 64" in caught.value.problem
+    assert len(str(caught.value)) < 300
+    with pytest.raises(CodebookError, match="version: 70 characters"):
+        parse_codebook(MINIMAL.replace("'1.0'", "v" * 70), "c.yaml")
+
+
+@pytest.mark.parametrize("other", ["Fаvor", "Favor\u200b", "F\u00adavor", "FAVOR", "ｆａｖｏｒ", "Fav0r", " Favor  "])
+def test_names_that_only_look_different_are_duplicates(other):
+    stance = f'stance:\n  - {{id: pro, name: Favor}}\n  - {{id: pro2, name: "{other}"}}\n'
+    with pytest.raises(CodebookError) as caught:
+        parse_codebook(MINIMAL + stance, "c.yaml")
+    assert caught.value.key == "stance[1].name"
+    assert "duplicate name" in caught.value.problem and "stance[0]" in caught.value.problem
+
+
+def test_look_alike_key_keeps_different_names_apart():
+    names = ["Favor", "Flavor", "Against", "Neutral", "Not addressed", "Nicht angesprochen", "Против", "موافق"]
+    assert len({look_alike_key(n) for n in names}) == len(names)
+    assert look_alike_key("Fаvor") == look_alike_key("Favor\u2060") == look_alike_key("FAVOR")
+    assert look_alike_key("Іran") == look_alike_key("Iran") != look_alike_key("Irán")
+    for path in shipped_codebooks().values():
+        load_codebook(path)

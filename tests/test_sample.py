@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
+from annotation.bounded_yaml import read_yaml
 from annotation.codebook import load_codebook, shipped_codebooks
 from annotation.label_config import check_label_config, expected_controls
 from annotation.sample import EXAMPLE_CODEBOOK, sample_file, sample_tasks
 
 CODEBOOK = load_codebook(shipped_codebooks()[EXAMPLE_CODEBOOK])
 EXPORT = json.loads(sample_file("export.json").read_text(encoding="utf-8"))
-LABELS = yaml.safe_load(sample_file("labels.yaml").read_text(encoding="utf-8"))
+LABELS = read_yaml(sample_file("labels.yaml"))
 
 
 def submitted():

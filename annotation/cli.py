@@ -198,11 +198,12 @@ def agreement(
     """Agreement between annotators per question: percent agreement, Krippendorff's alpha, Cohen's kappa."""
     from annotation.agreement import agreement as measure
     from annotation.agreement import format_agreement, plot_agreement
+    from annotation.csv_safe import write_csv
 
     tables, book = load_tables(sources, codebook, config)
     frame = measure(tables, book)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    write_csv(frame, out)
     console.print(format_agreement(frame), highlight=False, markup=False)
     console.print(f"Wrote {out}", highlight=False)
     if plot:

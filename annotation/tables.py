@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from annotation.csv_safe import write_csv
 from annotation.questions import Question
 
 TABLES = ("annotations", "spans", "predictions", "skipped", "tasks")
@@ -95,7 +96,8 @@ class LabelTables:
         return line + (f" ({detail})" if detail else "")
 
     def write(self, folder: str | Path, fmt: str = "parquet") -> list[Path]:
-        """Write every table to `folder` as Parquet (or CSV), and the questions as `questions.json`."""
+        """Write every table to `folder` as Parquet (exactly), or CSV (text a spreadsheet would run as a formula
+        escaped, see `annotation.csv_safe`), and the questions as `questions.json`."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -105,7 +107,7 @@ class LabelTables:
             if fmt == "parquet":
                 frame.to_parquet(path, index=False)
             elif fmt == "csv":
-                frame.to_csv(path, index=False)
+                write_csv(frame, path)
             else:
                 raise ValueError(f"unknown table format {fmt!r}; use parquet or csv")
             written.append(path)

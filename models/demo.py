@@ -72,12 +72,13 @@ def _labels(export: Path, codebook, out: Path) -> list[str]:
     """Convert the sample export, measure agreement, settle gold labels and write the review tasks."""
     from annotation.agreement import agreement, format_agreement, plot_agreement
     from annotation.convert import read_export
+    from annotation.csv_safe import write_csv
     from annotation.gold import gold_labels, review_tasks
 
     tables = read_export(export, codebook=codebook)
     tables.write(out / "tables")
     figures = agreement(tables, codebook)
-    figures.to_csv(out / "agreement.csv", index=False)
+    write_csv(figures, out / "agreement.csv")
     plot_agreement(figures, out / "agreement.png")
     gold = gold_labels(tables, codebook)
     gold.to_parquet(out / "gold.parquet", index=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from annotation.csv_safe import write_csv
 from annotation.mentions import find_mentions
 from models.training import Model
 
@@ -147,7 +148,7 @@ def write_suggestions(
         out.write_text(json.dumps(made, ensure_ascii=False, indent=1), "utf-8")
     elif out.suffix == ".csv":
         flat = table.assign(frames=table["frames"].map(";".join)) if "frames" in table else table
-        flat.to_csv(out, index=False)
+        write_csv(flat, out)
     elif out.suffix == ".parquet":
         table.to_parquet(out, index=False)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from annotation.bounded_yaml import shown
 from annotation.codebook import Codebook
 from models.training import MODEL_FORMAT, Model, codebook_hash
 
@@ -18,6 +19,12 @@ OWN_TYPES = (
 )
 # Types skops does not trust by default but that a fitted text model is made of.
 LIBRARY_TYPES = ("builtins.slice",)
+# What a model file's zip directory may declare, far above any model framestance trains (the demo model: a
+# few hundred members, a few megabytes unpacked, none packed more than a few times): more is refused unread.
+MAX_MEMBERS = 10_000
+MAX_UNPACKED_BYTES = 1 << 30
+MAX_RATIO = 200
+RATIO_FROM_BYTES = 1 << 20
 
 
 class ModelFileError(ValueError):
@@ -51,6 +58,7 @@ def load_model(path: str | Path, codebook: Codebook | None = None) -> Model:
         raise ModelFileError(f"{path}: no such file")
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a framestance model file (expected a skops file)")
+    _check_sizes(path)
     try:
         found = skops.io.get_untrusted_types(file=path)
     except Exception as err:  # skops raises several types for a damaged archive
@@ -80,6 +88,33 @@ def load_model(path: str | Path, codebook: Codebook | None = None) -> Model:
                 "(or the same name and version with other labels); train it again on this codebook"
             )
     return model
+
+
+def _check_sizes(path: Path) -> None:
+    """Refuse a file whose zip directory declares more members, more unpacked bytes or more packing than a model
+    has, before any member is read (Python's zipfile never unpacks more than a member's declared size)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise ModelFileError(f"{path}: not a readable model file ({err})") from None
+    if len(members) > MAX_MEMBERS:
+        raise ModelFileError(f"{path}: refused: {len(members):,} members; a model file has at most {MAX_MEMBERS:,}")
+    total = 0
+    for member in members:
+        name = shown(member.filename)
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > RATIO_FROM_BYTES and ratio > MAX_RATIO:
+            raise ModelFileError(
+                f"{path}: refused: member {name} unpacks {member.compress_size:,} bytes to {member.file_size:,} "
+                f"({ratio:,.0f} times); a model's members unpack to at most {MAX_RATIO} times their size"
+            )
+        total += member.file_size
+        if total > MAX_UNPACKED_BYTES:
+            raise ModelFileError(
+                f"{path}: refused: its members unpack to more than {MAX_UNPACKED_BYTES:,} bytes "
+                f"(reached at member {name}, {member.file_size:,} bytes)"
+            )
 
 
 def _format_of(state) -> str:

@@ -5,19 +5,28 @@ Heavy modules are imported inside the commands so that `framestance --help` stay
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from annotation.passages import MAX_WORDS, MIN_WORDS
 
+# Plain help (rich_markup_mode=None): the rich panels print a `<bool>` type beside every flag, as if it took a value.
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Labeling: codebooks, Label Studio configs and tasks."
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Labeling: codebooks, Label Studio configs and tasks.",
 )
-codebook_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Write and check codebooks.")
+codebook_app = typer.Typer(
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None, help="Write and check codebooks."
+)
 app.add_typer(codebook_app, name="codebook")
 
 console = Console(stderr=True, soft_wrap=True)
@@ -26,10 +35,60 @@ Out = Annotated[Path, typer.Option("-o", "--out", help="Where to write the outpu
 CodebookArg = Annotated[Path, typer.Argument(help="A codebook YAML file.", show_default=False)]
 
 
+# Exit codes (README, "Exit codes"): 0 done; 2 refused, nothing written; 3 some input files could not be read and
+# the command wrote what the others give. 1 is Python's own, for a crash.
+REFUSED, PARTIAL = 2, 3
+FLAG_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
+
+
 def fail(message: str) -> typer.Exit:
     """Print `message` as an error and return the exit to raise."""
     console.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code=2)
+    return typer.Exit(code=REFUSED)
+
+
+def several_inputs(name: str, folder: bool = False) -> Callable[[Callable], Callable]:
+    """For a command whose parameter `name` lists input files: each one that cannot be opened is reported and
+    left out, the command runs on the others and writes what they give, then exits PARTIAL. None readable:
+    refused. With `folder`, a single folder given alone (of converted tables) is an input too."""
+
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def run(**params):
+            paths = params[name]
+            params[name] = [p for p in paths if not _unreadable(p, folder and len(paths) == 1)]
+            if not params[name]:
+                raise fail("none of the inputs can be read")
+            if len(params[name]) < len(paths):
+                console.print(
+                    f"reading the {len(params[name])} other inputs; the command exits {PARTIAL} once it has written "
+                    "what they give",
+                    highlight=False,
+                )
+            command(**params)
+            if len(params[name]) < len(paths):
+                raise typer.Exit(code=PARTIAL)
+
+        return run
+
+    return decorate
+
+
+def _unreadable(path: Path, folder: bool) -> bool:
+    """Whether `path` cannot be opened as an input; if so, it is reported as an error saying why."""
+    try:
+        if not path.is_dir():
+            path.open("rb").close()
+            return False
+        problem = None if folder else "is a folder; name the files in it"
+    except FileNotFoundError:
+        hint = " (flags take no value: write --rank, not --rank true)" if path.name.lower() in FLAG_WORDS else ""
+        problem = f"no such file{hint}"
+    except OSError as err:
+        problem = f"cannot be read ({err.strerror or err})"
+    if problem:
+        console.print(f"[bold red]error:[/] {escape(f'{path}: {problem}')}", highlight=False)
+    return problem is not None
 
 
 def load(path: Path):
@@ -103,6 +162,7 @@ def instructions(codebook: CodebookArg, out: Out = Path("instructions.html")) ->
 
 
 @app.command("tasks")
+@several_inputs("articles")
 def tasks(
     articles: Annotated[
         list[Path],
@@ -151,7 +211,10 @@ def load_tables(sources: list[Path], codebook: Path | None, config: Path | None,
     if codebook and config:
         raise fail("give --codebook or --config, not both")
     book = load(codebook) if codebook else None
-    xml = config.read_text(encoding="utf-8") if config else None
+    try:
+        xml = config.read_text(encoding="utf-8") if config else None
+    except (OSError, UnicodeDecodeError) as err:
+        raise fail(f"{config}: not a readable labeling config ({err})") from None
     try:
         if len(sources) == 1 and sources[0].is_dir():
             return read_tables(sources[0]), book
@@ -167,6 +230,7 @@ def load_tables(sources: list[Path], codebook: Path | None, config: Path | None,
 
 
 @app.command("convert")
+@several_inputs("exports")
 def convert(
     exports: Annotated[
         list[Path], typer.Argument(help="Label Studio exports: JSON, JSON_MIN or CSV.", show_default=False)
@@ -186,6 +250,7 @@ def convert(
 
 
 @app.command("agreement")
+@several_inputs("sources", folder=True)
 def agreement(
     sources: Sources,
     codebook: CodebookOpt = None,
@@ -213,6 +278,7 @@ def agreement(
 
 
 @app.command("gold")
+@several_inputs("sources", folder=True)
 def gold(
     sources: Sources,
     codebook: CodebookOpt = None,
@@ -235,6 +301,8 @@ def gold(
         labels = gold_labels(tables, book, rule=rule, adjudicator=adjudicator)
     except (ValueError, ImportError) as err:
         raise fail(str(err)) from None
+    if labels.empty:
+        raise fail(f"no gold labels to write: {no_gold_reason(tables)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     labels.to_parquet(out, index=False)
     unresolved = int(labels["unresolved"].map(len).gt(0).sum())
@@ -249,7 +317,18 @@ def gold(
         console.print(f"Wrote {len(tasks)} review tasks to {review_tasks}")
 
 
-studio_app = typer.Typer(no_args_is_help=True, help="Work with a Label Studio server: push tasks, pull labels.")
+def no_gold_reason(tables) -> str:
+    """Why tables give no gold row: what became of the annotations read."""
+    skipped = tables.skipped
+    if skipped.empty:
+        return "the inputs hold no annotations (export the project once annotators have labeled)"
+    reasons = ", ".join(f"{count} {reason}" for reason, count in skipped["reason"].value_counts().items())
+    return f"every annotation read was skipped ({reasons})"
+
+
+studio_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Work with a Label Studio server: push tasks, pull labels."
+)
 app.add_typer(studio_app, name="studio")
 Url = Annotated[str | None, typer.Option("--url", help="The server; default LABEL_STUDIO_URL.", show_default=False)]
 ApiKey = Annotated[

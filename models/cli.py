@@ -19,6 +19,7 @@ from annotation.cli import (
     load,
     load_tables,
     run_studio,
+    several_inputs,
     studio_app,
     studio_client,
 )
@@ -27,6 +28,7 @@ from annotation.cli import app as labeling_app
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: the rich panels print `<bool>` beside every flag
     help="framestance: label news passages for stance and framing, measure agreement, suggest labels.",
 )
 app.add_typer(labeling_app)
@@ -85,6 +87,7 @@ def show_evaluation(evaluation: dict, report: Path | None, card: dict) -> None:
 
 
 @app.command("train")
+@several_inputs("sources", folder=True)
 def train(
     sources: Sources,
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook the labels follow.")],
@@ -109,6 +112,7 @@ def train(
 
 
 @app.command("evaluate")
+@several_inputs("sources", folder=True)
 def evaluate(
     model_path: ModelArg,
     sources: Sources,
@@ -125,6 +129,7 @@ def evaluate(
 
 
 @app.command("suggest")
+@several_inputs("inputs")
 def suggest(
     model_path: ModelArg,
     inputs: Annotated[

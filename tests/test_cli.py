@@ -173,3 +173,69 @@ def test_train_then_evaluate_from_the_command_line(tmp_path):
     assert (
         refused.returncode == 2 and "trained for codebook soleimani_2020@1.1, not soleimani_2020@2.0" in refused.stderr
     )
+
+
+def every_command() -> list[list[str]]:
+    """Every command and group of `framestance`, as the words that name it."""
+    import typer.main
+
+    from models.cli import app
+
+    def walk(command, words: list[str]):
+        yield words
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*words, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+def test_help_shows_flags_as_flags():
+    commands = every_command()
+    assert ["suggest"] in commands and ["studio", "push"] in commands and len(commands) > 18
+    for words in commands:
+        done = run(*words, "--help")
+        assert done.returncode == 0, (words, done.stderr)
+        assert "<bool>" not in done.stdout and "BOOLEAN" not in done.stdout, (words, done.stdout)
+    suggest = run("suggest", "--help").stdout
+    assert "\n  --rank " in suggest and "\n  --all-questions " in suggest
+
+
+def test_a_missing_input_among_several_is_an_error_after_the_rest_is_written(tmp_path):
+    from annotation.sample import sample_file
+
+    good = tmp_path / "good.txt"
+    good.write_text(
+        "The council voted on Tuesday to close the branch libraries an hour earlier. Residents who use the "
+        "reading rooms said they had not been consulted about the change at all.\n",
+        encoding="utf-8",
+    )
+    missing, folder = tmp_path / "missing.txt", tmp_path / "folder"
+    folder.mkdir()
+    done = run("tasks", str(good), str(missing), str(folder), "-o", str(tmp_path / "t.json"))
+    assert done.returncode == 3, done.stderr
+    assert f"error: {missing}: no such file" in done.stderr and f"error: {folder}: is a folder" in done.stderr
+    assert len(json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))) == 1
+
+    tables = tmp_path / "tables"
+    done = run("convert", str(sample_file("export.json")), str(tmp_path / "export-2.json"), "-o", str(tables))
+    assert done.returncode == 3 and "export-2.json: no such file" in done.stderr
+    assert "read 882 annotations" in done.stderr and (tables / "annotations.parquet").exists()
+
+    done = run("agreement", str(missing), str(tmp_path / "absent.json"), "-o", str(tmp_path / "a.csv"))
+    assert done.returncode == 2 and "none of the inputs can be read" in done.stderr
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_gold_without_a_single_gold_row_says_why_and_fails(tmp_path):
+    from annotation.sample import sample_file
+
+    export = json.loads(sample_file("export.json").read_text(encoding="utf-8"))[:3]
+    for task in export:
+        for annotation in task["annotations"]:
+            annotation["was_cancelled"] = True
+    path = tmp_path / "cancelled.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    done = run("gold", str(path), "-o", str(tmp_path / "gold.parquet"))
+    assert done.returncode == 2
+    assert "no gold labels to write: every annotation read was skipped (9 cancelled" in done.stderr
+    assert not (tmp_path / "gold.parquet").exists()

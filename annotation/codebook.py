@@ -38,6 +38,18 @@ TARGET_KEYS = (*LABEL_KEYS, "aliases")
 CUE_KEYS = ("labels", "frame")
 
 
+class OtherCodebookError(ValueError):
+    """Tasks or a project made from another codebook than the model that would label them."""
+
+
+def require_codebook(ref: object, name: str, what: str) -> None:
+    """Refuse `what` unless `ref`, the `name@version` it was made from (None when it does not say), names the
+    codebook called `name`: its labels could not be shown otherwise."""
+    if ref is None or str(ref).split("@")[0] != name:
+        made = shown(ref)[1:-1] if isinstance(ref, str) else "unknown"
+        raise OtherCodebookError(f"{what} was made from codebook {made}, the model from {name}")
+
+
 class CodebookError(ValueError):
     """A codebook that cannot be used, with the file, the key and what to do about it."""
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annotation.codebook import Codebook
+from annotation.codebook import Codebook, require_codebook
 from annotation.label_config import build_instructions, build_label_config
 
 MARK = "framestance codebook "  # the project description names the codebook it was made from
@@ -224,11 +224,7 @@ def put_predictions(
     projects = existing_projects(client, name)
     report = SuggestReport(model_version)
     for project in projects:
-        made_with = codebook_of(project)
-        if made_with is None or made_with.split("@")[0] != codebook:
-            raise StudioError(
-                f"project {project.title!r} was made from codebook {made_with or 'unknown'}, the model from {codebook}"
-            )
+        require_codebook(codebook_of(project), codebook, f"project {project.title!r}")
         todo, labeled, current = [], 0, 0
         state = "id,data,total_annotations,cancelled_annotations,predictions_model_versions"
         for task in _tasks(client, project, state):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from annotation.csv_safe import write_csv
+from annotation.codebook import require_codebook
 from annotation.mentions import find_mentions
 from models.training import Model
 
@@ -165,6 +166,12 @@ def read_inputs(paths: list[Path], codebook) -> tuple[list[dict], list[str]]:
             raise ValueError(f"{paths[0]}: not a readable task file ({err})") from None
         if not isinstance(tasks, list) or not all(isinstance(t, dict) and "text" in t.get("data", t) for t in tasks):
             raise ValueError(f"{paths[0]}: a task file is a JSON list of tasks, each with data.text")
+        for number, task in enumerate(tasks, 1):
+            data = task.get("data", task)
+            if "codebook" in data:  # a task made without --codebook does not say
+                require_codebook(
+                    data["codebook"], codebook.name, f"{paths[0]}: task {number} ({data.get('passage_id')})"
+                )
         return tasks, []
     from annotation.tasks import tasks_from_files
 

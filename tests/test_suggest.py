@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -105,3 +106,29 @@ def test_a_real_server_imports_the_suggestions(studio, sample_model):
     assert [r["from_name"] for r in prediction.result] == [
         r["from_name"] for r in suggested[0]["predictions"][0]["result"]
     ]
+
+
+def test_suggest_refuses_tasks_made_from_another_codebook(sample_model_file, tmp_path):
+    other = dataclasses.replace(CODEBOOK, name="other_study")
+    task_file = tmp_path / "tasks.json"
+    task_file.write_text(json.dumps(sample_tasks(other).tasks[:3]), encoding="utf-8")
+    out = tmp_path / "suggestions.json"
+    done = subprocess.run(
+        [FRAMESTANCE, "suggest", str(sample_model_file), str(task_file), "-o", str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and not out.exists()
+    assert (
+        f"{task_file}: task 1 (ledger-01:00) was made from codebook other_study@1.1, the model from soleimani_2020"
+        in " ".join(done.stderr.split())
+    )
+
+
+def test_a_flag_given_a_value_is_reported_and_the_rest_still_written(sample_model_file, tmp_path):
+    out = tmp_path / "ranked.json"
+    articles = str(sample_file("articles.jsonl"))
+    command = [FRAMESTANCE, "suggest", str(sample_model_file), articles, "--rank", "true", "-o", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 3
+    assert "error: true: no such file (flags take no value: write --rank, not --rank true)" in done.stderr
+    scores = [t["predictions"][0]["score"] for t in json.loads(out.read_text(encoding="utf-8")) if t["predictions"]]
+    assert len(scores) > 300 and scores == sorted(scores)

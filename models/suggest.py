@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from annotation.csv_safe import write_csv
 from annotation.codebook import require_codebook
+from annotation.csv_safe import write_csv
 from annotation.mentions import find_mentions
 from models.training import Model
 

@@ -10,10 +10,14 @@ the input. With Dask, the chunks are read here and scored on the cluster's worke
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
+import socket
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +29,7 @@ from models.training import Model
 
 CHUNK_ROWS = 2000
 MANIFEST = "_score.json"
+LOCK = "_score.lock"
 SKIPPED = "_skipped"
 FORMATS = (".jsonl", ".csv", ".parquet")
 INTEGER_COLUMNS = ("position", "start", "end")
@@ -164,6 +169,22 @@ def score_archive(
     """Score every row of `source` into the Parquet dataset `out` (`part-NNNNNN.parquet`, one per chunk),
     skipping chunks a previous run of the same model, input and chunk size finished."""
     source, out = Path(source), Path(out)
+    input_files(source)
+    with _lock(out):
+        return _score(model, source, out, size, engine, scheduler, workers, advance)
+
+
+def _score(
+    model: Model,
+    source: Path,
+    out: Path,
+    size: int,
+    engine: str,
+    scheduler: str | None,
+    workers: int | None,
+    advance: Callable[[int], None],
+) -> ScoreRun:
+    """`score_archive` once the folder is this run's alone."""
     _claim(out, model, source, size)
     run = ScoreRun(out)
     todo = _pending(read_chunks(source, size), out, run, advance)
@@ -251,10 +272,45 @@ def _claim(out: Path, model: Model, source: Path, size: int) -> None:
                 f"{out} holds a run with another {', '.join(differs)}: score into a new folder, or delete it"
             )
         return
-    if out.exists() and any(out.iterdir()):
+    if any(p.name != LOCK for p in out.iterdir()):
         raise ArchiveError(f"{out} is not empty and holds no scoring run: score into a new folder")
-    out.mkdir(parents=True, exist_ok=True)
     _replace(manifest, lambda p: p.write_text(json.dumps({**identity, "complete": False}, indent=1), "utf-8"))
+
+
+@contextmanager
+def _lock(out: Path) -> Iterator[None]:
+    """Hold `OUT/_score.lock` (an exclusive `flock`, with this run's pid, host and start) while scoring into
+    `out`; a run that finds it held is refused, naming the run that holds it. The lock ends with the process."""
+    if out.exists() and not out.is_dir():
+        raise ArchiveError(f"{out} is a file; score into a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / LOCK).open("a+", encoding="utf-8") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.seek(0)
+            raise ArchiveError(
+                f"{out} is being scored by another run ({_holder(held.read())}); wait for it to end, "
+                "or score into another folder"
+            ) from None
+        held.seek(0)
+        held.truncate()
+        held.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": _now()}))
+        held.flush()
+        yield
+
+
+def _holder(text: str) -> str:
+    """Who holds the lock, as the lock file says."""
+    try:
+        who = json.loads(text)
+        return f"pid {who['pid']} on {who['host']}, started {who['started']}"
+    except (ValueError, TypeError, KeyError):
+        return "it has not said which yet"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
 def _finish(out: Path, run: ScoreRun) -> None:

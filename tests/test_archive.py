@@ -190,3 +190,27 @@ def test_refusals_name_the_problem(tmp_path, sample_model):
     # A rerun of a finished run scores nothing again.
     rerun = score_archive(sample_model, source, tmp_path / "out", size=10)
     assert (rerun.resumed, rerun.chunks, rerun.passages) == (2, 2, 20)
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_holds_it(tmp_path, sample_model_file):
+    source = write_jsonl(tmp_path / "archive.jsonl", archive_rows(400, seed=3))
+    out, lock = tmp_path / "out", tmp_path / "out" / "_score.lock"
+    command = [FRAMESTANCE, "score", str(sample_model_file), str(source), "-o", str(out), "--chunk-rows", "20"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (lock.exists() and f'"pid": {first.pid},' in lock.read_text(encoding="utf-8")):
+        assert first.poll() is None, "the first run ended before it held the folder"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(first.pid, signal.SIGSTOP)  # it keeps the folder while it is stopped, so the second run meets it there
+    try:
+        second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    assert second.returncode == 2
+    message = " ".join(second.stderr.split())
+    assert f"{out} is being scored by another run (pid {first.pid} on " in message and "started 20" in message
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert len(dataset(out)) == 400 and not list(out.glob(".*partial"))
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)  # the lock ended with its run
+    assert again.returncode == 0 and "(20 chunks were already there)" in again.stderr

@@ -9,9 +9,11 @@ from annotation.codebook import (
     DEFAULT_FRAMES,
     DEFAULT_STANCE,
     CodebookError,
+    OtherCodebookError,
     load_codebook,
     look_alike_key,
     parse_codebook,
+    require_codebook,
     shipped_codebooks,
     starter_codebook_text,
 )
@@ -174,3 +176,11 @@ def test_look_alike_key_keeps_different_names_apart():
     assert look_alike_key("Іran") == look_alike_key("Iran") != look_alike_key("Irán")
     for path in shipped_codebooks().values():
         load_codebook(path)
+
+
+def test_require_codebook_names_both_codebooks():
+    require_codebook("study@2", "study", "project 'P'")
+    for ref, named in [("other@1", "other@1"), (None, "unknown"), ("studyx@1", "studyx@1")]:
+        with pytest.raises(OtherCodebookError) as caught:
+            require_codebook(ref, "study", "project 'P'")
+        assert str(caught.value) == f"project 'P' was made from codebook {named}, the model from study"

@@ -354,7 +354,7 @@ def look_alike_key(name: str) -> str:
     (full-width letters, ligatures), in invisible characters (zero-width spaces, joiners, direction marks) or in
     letters of other scripts drawn alike (Cyrillic а for Latin a), after Unicode's confusables (UTS #39)."""
     text = unicodedata.normalize("NFKC", name)
-    text = " ".join("".join(c for c in text if not _invisible(c)).split())
+    text = " ".join("".join(c for c in text if c.isspace() or not _invisible(c)).split())
     table = _prototypes()
     looks = "".join(table.get(c, c) for c in text).casefold()
     return "".join(table.get(c, c) for c in looks)

@@ -174,6 +174,7 @@ def test_look_alike_key_keeps_different_names_apart():
     assert len({look_alike_key(n) for n in names}) == len(names)
     assert look_alike_key("Fаvor") == look_alike_key("Favor\u2060") == look_alike_key("FAVOR")
     assert look_alike_key("Іran") == look_alike_key("Iran") != look_alike_key("Irán")
+    assert look_alike_key("Not\taddressed") == look_alike_key("Not addressed") != look_alike_key("Notaddressed")
     for path in shipped_codebooks().values():
         load_codebook(path)
 

@@ -174,7 +174,7 @@ def iter_json_array(path: str | Path) -> Iterator[tuple[int, object]]:
                     raise ExportError(name, TRUNCATED, f"record {count + 1}") from None
                 raise ExportError(name, f"invalid JSON ({err.msg})", f"record {count + 1}, line {line}") from None
             count += 1
-            if LONE_SURROGATE.search(buffer, pos, end) and not _is_text(record):
+            if not isinstance(record, Unreadable) and LONE_SURROGATE.search(buffer, pos, end) and not _is_text(record):
                 record = Unreadable(HALF_CHARACTER, _task_id_at(buffer, pos))
             yield count, record
             pos, expect_value = end, False

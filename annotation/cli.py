@@ -417,9 +417,22 @@ def studio_connect(
     backend: Annotated[str, typer.Option("--backend", help="The address of `framestance serve`.")],
     url: Url = None,
     api_key: ApiKey = None,
+    backend_auth: Annotated[
+        str | None,
+        typer.Option(
+            "--backend-auth",
+            envvar="FRAMESTANCE_BACKEND_AUTH",
+            help="USER:PASS the backend wants (its --auth): Label Studio sends them as HTTP Basic auth. Never printed.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Connect a running `framestance serve` to the project and its copies, so tasks open with its suggestions."""
-    from annotation.studio import connect_backend
+    from annotation.studio import StudioError, backend_credentials, connect_backend
 
+    try:
+        credentials = backend_credentials(backend_auth)
+    except StudioError as err:
+        raise fail(f"--backend-auth (or FRAMESTANCE_BACKEND_AUTH): {err}") from None
     client = studio_client(url, api_key)
-    run_studio("connecting", lambda _advance: connect_backend(client, project, backend))
+    run_studio("connecting", lambda _advance: connect_backend(client, project, backend, credentials))

@@ -7,6 +7,7 @@ all its copies. The API key is never printed, logged or written anywhere.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import time
@@ -261,26 +262,63 @@ def _tasks(client, project, include: str):
 BACKEND_TITLE = "framestance"  # the project's model version names the backend, so its suggestions pre-fill
 
 
-def connect_backend(client, name: str, url: str) -> list[str]:
-    """Register the ML backend at `url` with a project and its copies, and have its suggestions pre-fill the page."""
+def connect_backend(client, name: str, url: str, auth: tuple[str, str] | None = None) -> list[str]:
+    """Register the ML backend at `url` with a project and its copies, and have its suggestions pre-fill the page.
+
+    With `auth` (user, password), Label Studio sends them as HTTP Basic auth on its calls to the backend and on
+    the annotation events it sends to the backend's /webhook; a backend connected before gets the new ones.
+    """
     from label_studio_sdk.core.api_error import ApiError
 
     projects = existing_projects(client, name)
     url = url.rstrip("/")
+    credentials = {"auth_method": "BASIC_AUTH", "basic_auth_user": auth[0], "basic_auth_pass": auth[1]} if auth else {}
     lines = []
     for project in projects:
-        if any(backend.url.rstrip("/") == url for backend in client.ml.list(project=project.id)):
-            lines.append(f"{project.title}: already connected to {url}")
-        else:
-            try:
-                client.ml.create(project=project.id, url=url, title=BACKEND_TITLE, is_interactive=False)
-            except ApiError as err:
-                raise StudioError(
-                    f"Label Studio could not connect {project.title!r} to {url}: {_reason(err)}"
-                ) from None
-            lines.append(f"{project.title}: connected to {url}")
+        known = [backend for backend in client.ml.list(project=project.id) if backend.url.rstrip("/") == url]
+        try:
+            if known and credentials:
+                client.ml.update(id=known[0].id, **credentials)
+            elif not known:
+                client.ml.create(project=project.id, url=url, title=BACKEND_TITLE, is_interactive=False, **credentials)
+            if auth:
+                _authorize_webhook(client, project, url, auth)
+        except ApiError as err:
+            raise StudioError(f"Label Studio could not connect {project.title!r} to {url}: {_reason(err)}") from None
+        state = "already connected" if known else "connected"
+        lines.append(f"{project.title}: {state} to {url}" + (" with HTTP Basic auth" if auth else ""))
         prefill(client, project, BACKEND_TITLE)
     return lines
+
+
+def _authorize_webhook(client, project, url: str, auth: tuple[str, str]) -> None:
+    """Have the webhook Label Studio made for the backend send its credentials: it does not on its own."""
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+    for hook in client.webhooks.list(project=str(project.id)):
+        if hook.url.rstrip("/") == f"{url}/webhook":
+            client.webhooks.update(id=hook.id, headers={"Authorization": f"Basic {token}"})
+
+
+def backend_credentials(value: str | None) -> tuple[str, str] | None:
+    """The user and password of `USER:PASS`, for an ML backend's HTTP Basic auth."""
+    if value is None:
+        return None
+    user, colon, password = value.partition(":")
+    if not colon or not user or not password:
+        raise StudioError("give the credentials as USER:PASS, both non-empty (the user without a colon)")
+    return user, password
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address is reachable from this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _orphaned(client, project, codebook: Codebook) -> list[str]:

@@ -250,25 +250,60 @@ def serve(
     api_key: ApiKey = None,
     work: Annotated[Path | None, typer.Option(help="Where retrained models go (default: a temporary folder).")] = None,
     all_questions: AllQuestions = False,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            "--auth",
+            envvar="FRAMESTANCE_BACKEND_AUTH",
+            help="USER:PASS that callers must send as HTTP Basic auth, on every route but GET /health. Never printed.",
+            show_default=False,
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Listen on an address other than loopback without --auth.")
+    ] = False,
+    read_timeout: Annotated[
+        float, typer.Option(help="Seconds a request's body may take to arrive; slower ones get 408.", min=0.1)
+    ] = 10.0,
 ) -> None:
     """Serve the model to Label Studio as an ML backend: suggestions when a task opens, retraining as labels come.
 
-    The server's address and API key come from Label Studio's setup call, or from --url and --api-key. Each
-    model (the starting one and each retrained one) pre-fills only the questions on which it beat the baselines,
-    unless --all-questions.
+    Retraining reads the labels from the server given with --url and --api-key (or LABEL_STUDIO_URL and
+    LABEL_STUDIO_API_KEY); without them, from the server each project's setup call names, with the key sent in
+    that call. Each model (the starting one and each retrained one) pre-fills only the questions on which it beat
+    the baselines, unless --all-questions.
     """
+    import os
     import tempfile
 
     import uvicorn
 
+    from annotation.studio import StudioError, backend_credentials, is_loopback
     from models.backend import Backend, create_app
 
+    url, api_key = url or os.environ.get("LABEL_STUDIO_URL"), api_key or os.environ.get("LABEL_STUDIO_API_KEY")
+    if api_key and not url:
+        raise fail("the API key is only ever sent to the server given with it: add --url (or LABEL_STUDIO_URL)")
+    try:
+        credentials = backend_credentials(auth)
+    except StudioError as err:
+        raise fail(f"--auth (or FRAMESTANCE_BACKEND_AUTH): {err}") from None
+    if credentials is None and not insecure and not is_loopback(host):
+        raise fail(
+            f"{host} is not a loopback address: anyone who reaches it could retrain the model. "
+            "Give --auth USER:PASS (or FRAMESTANCE_BACKEND_AUTH), or --insecure"
+        )
     model = open_model(model_path)
     prefill_plan_of(model, all_questions)
     folder = work or Path(tempfile.mkdtemp(prefix="framestance-serve-"))
     backend = Backend(model, folder, url, api_key, all_questions=all_questions)
-    console.print(f"Serving {model.version} on http://{host}:{port} (retrained models go to {folder})", highlight=False)
-    uvicorn.run(create_app(backend), host=host, port=port, log_level="warning")
+    guarded = "HTTP Basic auth required" if credentials else "no auth"
+    console.print(
+        f"Serving {model.version} on http://{host}:{port} ({guarded}; retrained models go to {folder})",
+        highlight=False,
+    )
+    app = create_app(backend, credentials, read_timeout)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -245,9 +245,7 @@ def iter_csv_rows(path: str | Path) -> Iterator[tuple[int, dict | Unreadable]]:
     name = str(path)
     with _decoding(name), open(path, encoding="utf-8-sig", newline="") as stream:
         lines = _Lines(stream)
-        header = next(csv.reader(lines), None)
-        if header is None or "id" not in header:
-            raise ExportError(name, "a CSV export without the task 'id' column", "line 1")
+        header = next(csv.reader(lines), [])
         reader = csv.reader(lines, strict=True)
         number = 1
         while True:

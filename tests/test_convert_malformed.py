@@ -405,3 +405,21 @@ def test_the_commands_survive_malformed_exports(tmp_path, command):
     assert "bad.json: task 2, annotator 1: the annotation id is the number" in done.stderr
     assert "bad.json: record 3, task 3: the task's text is the number 12345, not text" in done.stderr
     assert "quote.csv: row 3: CSV line 3: unexpected end of data" in done.stderr
+
+
+def test_a_csv_export_of_unlabeled_tasks_has_only_a_header(tmp_path):
+    """The SDK writes just the annotation columns when no task has an annotation: nothing to read, no error."""
+    path = tmp_path / "none.csv"
+    path.write_text('"annotation_id","annotator","created_at","lead_time","updated_at"\n', encoding="utf-8")
+    tables = convert_and_write(path, tmp_path)
+    assert tables.read == 0 and tables.tasks.empty
+
+
+def test_csv_rows_without_a_task_id_column_are_each_named(tmp_path):
+    path = tmp_path / "no-id.csv"
+    path.write_text("annotation_id,annotator,stance\n1,1,favor\n2,1,against\n", encoding="utf-8")
+    tables = convert_and_write(path, tmp_path)
+    assert tables.read == 2 and tables.problems == [
+        "no-id.csv: row 2: the task id is missing",
+        "no-id.csv: row 3: the task id is missing",
+    ]

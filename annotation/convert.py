@@ -426,9 +426,9 @@ def _read_full(export: ExportFile, builder: _Builder) -> None:
         builder.add_task(base, data.get("text"), data_json)
         version = builder.version_problem(data)
         for annotation in task["annotations"]:
-            _read_annotation(export, builder, base, data, annotation, version)
-        _read_drafts(export, builder, base, task.get("drafts"))
-        ids_only += _read_predictions(export, builder, base, data, task.get("predictions"), version)
+            _read_annotation(builder, base, data, annotation, version)
+        _read_drafts(builder, base, task.get("drafts"))
+        ids_only += _read_predictions(builder, base, data, task.get("predictions"), version)
     if ids_only:
         builder.problems.append(
             f"{export.name}: {ids_only} predictions are listed by id only; export a snapshot with full "
@@ -462,9 +462,7 @@ def _task_id_of(record: object) -> int | None:
         return None
 
 
-def _read_annotation(
-    export: ExportFile, builder: _Builder, base: dict, data: dict, annotation: object, version: str | None
-) -> None:
+def _read_annotation(builder: _Builder, base: dict, data: dict, annotation: object, version: str | None) -> None:
     """One annotation of a full export: kept, or skipped with the reason."""
     try:
         meta = _annotation_meta(base, annotation, builder.emails)
@@ -522,7 +520,7 @@ def _readable_ids(annotation: object) -> dict:
     return ids
 
 
-def _read_drafts(export: ExportFile, builder: _Builder, base: dict, drafts: object) -> None:
+def _read_drafts(builder: _Builder, base: dict, drafts: object) -> None:
     """Each draft, skipped as never submitted."""
     if drafts is None:
         return
@@ -535,9 +533,7 @@ def _read_drafts(export: ExportFile, builder: _Builder, base: dict, drafts: obje
         builder.skip({**base, "annotation_id": None, "annotator": user}, "draft: saved but never submitted")
 
 
-def _read_predictions(
-    export: ExportFile, builder: _Builder, base: dict, data: dict, predictions: object, version: str | None
-) -> int:
+def _read_predictions(builder: _Builder, base: dict, data: dict, predictions: object, version: str | None) -> int:
     """Each full prediction, checked as annotations are (one that fails is reported and left out); returns how
     many are listed by id only."""
     if predictions is None:

@@ -11,8 +11,9 @@
   the format links it to its span).
 - `predictions`: one row per prediction: `export`, `task_id`, `passage_id`, `prediction_id`, `model_version`,
   `score`, and the same question columns.
-- `skipped`: one row per annotation (or draft) read but not kept: `export`, `task_id`, `passage_id`,
-  `annotation_id`, `annotator`, `reason`.
+- `skipped`: one row per annotation (or draft, or record that could not be read) not kept: `export`, `task_id`,
+  `passage_id`, `annotation_id`, `annotator`, `reason` (`cancelled`, `empty`, `draft`, `failed check`,
+  `malformed` or `conflict`, a colon, and the detail).
 - `tasks`: one row per task: `export`, `task_id`, `passage_id`, `article_id`, `text`, `data` (the task's
   data as JSON text).
 
@@ -85,7 +86,8 @@ class LabelTables:
 
     @property
     def read(self) -> int:
-        """How many annotations (and drafts) were read: every one is kept or skipped."""
+        """How many annotations (and drafts, and records that could not be read) were read: every one is kept or
+        skipped."""
         return len(self.annotations) + len(self.skipped)
 
     def reconciliation(self) -> str:

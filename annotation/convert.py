@@ -1,7 +1,8 @@
 """Label Studio exports → `LabelTables`, checked against the codebook, losing nothing.
 
 Every annotation (and draft) read is either a row of `annotations` or a row of `skipped` with its reason:
-cancelled, empty, draft, or failed check.
+cancelled, empty, draft, failed check, malformed (a record of an impossible shape, which costs only itself), or
+conflict (a passage read with two different texts, which is never merged).
 """
 
 from __future__ import annotations

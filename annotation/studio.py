@@ -277,8 +277,8 @@ def connect_backend(client, name: str, url: str, auth: tuple[str, str] | None = 
     for project in projects:
         known = [backend for backend in client.ml.list(project=project.id) if backend.url.rstrip("/") == url]
         try:
-            if known and credentials:
-                client.ml.update(id=known[0].id, **credentials)
+            if known and credentials:  # with its url and project: Label Studio checks the backend with them
+                client.ml.update(id=known[0].id, url=url, project=project.id, **credentials)
             elif not known:
                 client.ml.create(project=project.id, url=url, title=BACKEND_TITLE, is_interactive=False, **credentials)
             if auth:

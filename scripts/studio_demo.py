@@ -1,8 +1,10 @@
 """`make studio`: a local Label Studio server with the demo project and the demo model's ML backend, until Ctrl-C.
 
 The backend (`framestance serve`) runs beside the server, connected to the demo project, and retrains as
-labels arrive. The server runs on loopback from its own virtual environment, with its data in a work folder
-(git-ignored, `.work/studio` by default) that later runs reuse, so labels made in the demo survive a restart.
+labels arrive. It wants HTTP Basic auth with a password made afresh on each run, which only the backend (in its
+environment) and the server (in the backend's settings) hold: it is never printed. The server runs on loopback
+from its own virtual environment, with its data in a work folder (git-ignored, `.work/studio` by default) that
+later runs reuse, so labels made in the demo survive a restart.
 The login is made on the first run and kept in `login.json` in that folder (readable by its owner only).
 """
 
@@ -62,11 +64,16 @@ def main() -> int:
         project, lines = demo_project(client, args.work)
         for line in lines:
             print(line, flush=True)
-        backend, backend_url = start_backend(args.work, args.backend_port)
-        for line in connect_backend(client, DEMO_PROJECT, backend_url):
+        credentials = ("label-studio", secrets.token_urlsafe(24))
+        backend, backend_url = start_backend(args.work, args.backend_port, credentials)
+        for line in connect_backend(client, DEMO_PROJECT, backend_url, credentials):
             print(line, flush=True)
         print(f"\nLabel Studio: {server.url}/projects/{project.id}/data", flush=True)
-        print(f"ML backend: {backend_url} (it retrains on the project's labels as they arrive)", flush=True)
+        print(
+            f"ML backend: {backend_url} (it retrains on the project's labels as they arrive; "
+            "Label Studio holds its password)",
+            flush=True,
+        )
         print(f"Log in as {account['email']} with password {account['password']}", flush=True)
         print("Stop with Ctrl-C.", flush=True)
         signal.pause()
@@ -83,11 +90,16 @@ def main() -> int:
     return 0
 
 
-def start_backend(work: Path, port: int) -> tuple[subprocess.Popen, str]:
-    """`framestance serve` for the demo model on loopback, once it answers /health."""
+def start_backend(work: Path, port: int, credentials: tuple[str, str]) -> tuple[subprocess.Popen, str]:
+    """`framestance serve` for the demo model on loopback, wanting `credentials`, once it answers /health.
+
+    It reads the labels from the server each project's setup call names: not from one of the caller's.
+    """
     url = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).parent / "framestance"), "serve", str(work / "model.skops")]
-    process = subprocess.Popen([*command, "--port", str(port), "--work", str(work / "backend")])
+    env = {k: v for k, v in os.environ.items() if k not in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")}
+    env["FRAMESTANCE_BACKEND_AUTH"] = ":".join(credentials)  # not on the command line, which `ps` shows
+    process = subprocess.Popen([*command, "--port", str(port), "--work", str(work / "backend")], env=env)
     try:
         wait_until_up(url, process, 120, "framestance serve")
     except StudioServerError:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
@@ -93,6 +94,10 @@ def test_the_labeling_page_shows_the_suggested_choices_selected(demo_studio):
     backend = re.search(r"ML backend: (http://[\d.:]+)", printed).group(1)
     served = json.loads(urllib.request.urlopen(f"{backend}/health", timeout=5).read())
     assert prediction["model_version"] == served["model_version"]
+    # The suggestion came through the backend, which wants the password that only Label Studio holds.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(f"{backend}/predict", data=b"{}", method="POST"), timeout=5)
+    assert refused.value.code == 401
 
     # What the page should show selected: per question shown, in the config's order, the display names.
     config = ET.fromstring(project.label_config)

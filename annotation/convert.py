@@ -205,15 +205,17 @@ class _Builder:
             if not isinstance(item, dict):
                 raise fields.Malformed(f"a result item is {fields.show(item)}, not an object")
             name, kind, value = item.get("from_name"), item.get("type"), item.get("value")
-            if not isinstance(name, str) or not isinstance(kind, str):
-                raise fields.Malformed("a result item without its from_name and type as text")
-            if not isinstance(value, dict):
-                raise fields.Malformed(f"{name}: the value is {fields.show(value)}, not an object")
+            if not isinstance(kind, str):
+                raise fields.Malformed(f"a result item's type is {fields.show(kind)}, not text")
             if kind not in RESULT_TYPES:
                 if not self.fixed:
                     continue  # relations, image regions and other results have no place in text tables
-                answers.problems.append(f"unknown control {name!r} (result type {kind!r})")
+                answers.problems.append(f"unknown control {fields.text(name, 'from_name')!r} (result type {kind!r})")
                 continue
+            if not isinstance(name, str):
+                raise fields.Malformed(f"a {kind} result's from_name is {fields.show(name)}, not text")
+            if not isinstance(value, dict):
+                raise fields.Malformed(f"{name}: the value is {fields.show(value)}, not an object")
             guess = SPAN_CHOICE if kind == "choices" and "start" in value else RESULT_TYPES[kind]
             question = self.question(name, guess, answers)
             if question is None:

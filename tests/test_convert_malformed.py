@@ -423,3 +423,15 @@ def test_csv_rows_without_a_task_id_column_are_each_named(tmp_path):
         "no-id.csv: row 2: the task id is missing",
         "no-id.csv: row 3: the task id is missing",
     ]
+
+
+def test_relations_and_other_results_are_not_malformed(tmp_path):
+    """A relation has no from_name and no value: without a schema it is left out, as before, not skipped."""
+    tasks = good_tasks()
+    relation = {"from_id": "r1", "to_id": "r2", "type": "relation", "direction": "right", "labels": []}
+    tasks[1]["annotations"][0]["result"].append(relation)
+    tables = convert_and_write(ls.write_export(tmp_path / "rel.json", tasks), tmp_path)
+    assert len(tables.annotations) == 6 and tables.skipped.empty
+    tasks[1]["annotations"][0]["result"][-1] = {**relation, "type": ["relation"]}
+    tables = convert_and_write(ls.write_export(tmp_path / "rel.json", tasks), tmp_path)
+    assert tables.skipped["reason"].tolist() == ["malformed: a result item's type is a list (1 items), not text"]

@@ -224,6 +224,8 @@ def test_a_missing_input_among_several_is_an_error_after_the_rest_is_written(tmp
     done = run("agreement", str(missing), str(tmp_path / "absent.json"), "-o", str(tmp_path / "a.csv"))
     assert done.returncode == 2 and "none of the inputs can be read" in done.stderr
     assert not (tmp_path / "a.csv").exists()
+    done = run("convert", str(sample_file("export.json")), "--config", str(folder), "-o", str(tmp_path / "c"))
+    assert done.returncode == 2 and f"{folder}: not a readable labeling config" in done.stderr
 
 
 def test_gold_without_a_single_gold_row_says_why_and_fails(tmp_path):

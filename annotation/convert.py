@@ -201,6 +201,7 @@ class _Builder:
         """One annotation's (or prediction's) answers; `Malformed` for a result of an impossible shape."""
         answers = _Answers()
         span_frames: dict[str | None, list[str]] = {}
+        limits: dict[str, int | None] = {}  # the length of the text each object shows, measured once
         for item in result:
             if not isinstance(item, dict):
                 raise fields.Malformed(f"a result item is {fields.show(item)}, not an object")
@@ -223,7 +224,9 @@ class _Builder:
             to_name = item.get("to_name")
             self.check_target(name, to_name, answers)
             if question.kind == SPANS:
-                self.add_spans(answers, question, value, _region(item.get("id")), self.text_limit(data, to_name))
+                if to_name not in limits:
+                    limits[to_name] = self.text_limit(data, to_name)
+                self.add_spans(answers, question, value, _region(item.get("id")), limits[to_name])
             elif question.kind in CHOICE_KINDS:
                 choices = self.check_choices(question, fields.labels(value, "choices", name), answers.problems)
                 if question.kind == SPAN_CHOICE:

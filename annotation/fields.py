@@ -35,7 +35,7 @@ def show(value: object) -> str:
     if isinstance(value, (int, float)):
         return f"the number {_SHOW.repr(value)}"
     if isinstance(value, list):
-        return f"a list ({len(value)} items)"
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__

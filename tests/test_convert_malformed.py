@@ -306,7 +306,7 @@ def test_to_name_is_checked_against_the_config_and_else_for_consistency(tmp_path
         assert reason.startswith("failed check: stance_us_government: labels the object 'image', not 'text'")
     tasks[0]["annotations"][0]["result"][0]["to_name"] = ["text"]
     tables = convert_and_write(ls.write_export(tmp_path / "to.json", tasks), tmp_path)
-    assert "to_name is a list (1 items), not the name of an object" in tables.skipped["reason"].iloc[0]
+    assert "to_name is a list of 1 item, not the name of an object" in tables.skipped["reason"].iloc[0]
 
 
 def test_a_choice_given_as_text_never_becomes_letters(tmp_path):
@@ -434,4 +434,4 @@ def test_relations_and_other_results_are_not_malformed(tmp_path):
     assert len(tables.annotations) == 6 and tables.skipped.empty
     tasks[1]["annotations"][0]["result"][-1] = {**relation, "type": ["relation"]}
     tables = convert_and_write(ls.write_export(tmp_path / "rel.json", tasks), tmp_path)
-    assert tables.skipped["reason"].tolist() == ["malformed: a result item's type is a list (1 items), not text"]
+    assert tables.skipped["reason"].tolist() == ["malformed: a result item's type is a list of 1 item, not text"]

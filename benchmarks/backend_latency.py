@@ -93,7 +93,7 @@ def main() -> None:
                         local.append((time.perf_counter() - start) * 1000)
                     rows.append((size, http, local))
             rate = throughput(url, texts[cursor:], project, config, args.seconds)
-            alone, contended, size = contention(url, texts, project, config, args.requests)
+            alone, contended, big = contention(url, texts, project, config, args.requests)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -108,7 +108,7 @@ def main() -> None:
         )
     print(f"\nthroughput, 4 clients, batches of 20, {args.seconds:.0f} s: {rate:,.0f} passages/s")
     print(f"\none-task /predict, p95 of {args.requests} requests: {percentile(alone, 0.95):.1f} ms alone, "
-          f"{percentile(contended, 0.95):.1f} ms with one {size / 1e6:.1f} MB /predict in flight "
+          f"{percentile(contended, 0.95):.1f} ms with one {big / 1e6:.1f} MB /predict in flight "
           f"(median {statistics.median(alone):.1f} / {statistics.median(contended):.1f} ms, "
           f"max {max(alone):.1f} / {max(contended):.1f} ms)")  # fmt: skip
     one = statistics.median(rows[0][1])

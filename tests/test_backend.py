@@ -407,6 +407,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_schema(backend
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-6000:]
     assert "7 selected / 7 total" in done.stdout and "No issues found" in done.stdout
+    print(done.stdout[done.stdout.index("Test cases:") :].split("Seed:")[0].strip())
     routes: dict[str, dict[str, int]] = {}
     for entry in json.loads(har.read_text())["log"]["entries"]:
         request = entry["request"]

@@ -110,7 +110,7 @@ def write_text(path: Path, text: str) -> None:
 @codebook_app.command("new")
 def codebook_new(
     path: Annotated[Path, typer.Argument(help="Where to write the starter codebook.", show_default=False)],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force/--no-force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter codebook to edit."""
     from annotation.codebook import starter_codebook_text
@@ -239,7 +239,9 @@ def convert(
     config: ConfigOpt = None,
     out: Annotated[Path, typer.Option("-o", "--out", help="The folder to write the tables to.")] = Path("tables"),
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
-    strict: Annotated[bool, typer.Option("--strict", help="Fail on annotations that break the codebook.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict/--no-strict", help="Fail on annotations that break the codebook.")
+    ] = False,
 ) -> None:
     """Convert Label Studio exports to tidy tables: annotations, spans, predictions, skipped, tasks."""
     if fmt not in ("parquet", "csv"):

@@ -49,7 +49,7 @@ ModelArg = Annotated[Path, typer.Argument(help="A model file written by `framest
 AllQuestions = Annotated[
     bool,
     typer.Option(
-        "--all-questions",
+        "--all-questions/--earned-only",
         help="Pre-fill every question the model answers, also those on which it did not beat the baselines.",
     ),
 ]
@@ -139,7 +139,7 @@ def suggest(
     out: Annotated[
         Path, typer.Option("-o", "--out", help=".json: Label Studio tasks with predictions; .csv/.parquet: a table.")
     ] = Path("suggestions.json"),
-    rank: Annotated[bool, typer.Option("--rank", help="Least confident first: label these next.")] = False,
+    rank: Annotated[bool, typer.Option("--rank/--no-rank", help="Least confident first: label these next.")] = False,
     all_questions: AllQuestions = False,
 ) -> None:
     """Suggest stances and frames for new passages.
@@ -260,7 +260,7 @@ def serve(
         ),
     ] = None,
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Listen on an address other than loopback without --auth.")
+        bool, typer.Option("--insecure/--secure", help="Listen on an address other than loopback without --auth.")
     ] = False,
     read_timeout: Annotated[
         float, typer.Option(help="Seconds a request's body may take to arrive; slower ones get 408.", min=0.1)

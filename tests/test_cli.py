@@ -197,7 +197,24 @@ def test_help_shows_flags_as_flags():
         assert done.returncode == 0, (words, done.stderr)
         assert "<bool>" not in done.stdout and "BOOLEAN" not in done.stdout, (words, done.stdout)
     suggest = run("suggest", "--help").stdout
-    assert "\n  --rank " in suggest and "\n  --all-questions " in suggest
+    assert "\n  --rank / --no-rank " in suggest and "\n  --all-questions / --earned-only" in suggest
+
+
+def test_a_switch_can_be_turned_off(tmp_path, sample_model_file):
+    """`--no-rank` is accepted and writes the suggestions in task order; `--rank` orders them least sure first."""
+    article = tmp_path / "a.txt"
+    article.write_text(
+        "A title\n\nThe strike killed the general, whom officials called a terrorist.\n\n"
+        "Tehran vowed revenge and mourners filled the streets.\n\nLawmakers asked whether the strike was legal.\n",
+        encoding="utf-8",
+    )
+    orders = {}
+    for flag in ("--rank", "--no-rank"):
+        out = tmp_path / f"{flag}.json"
+        done = run("suggest", str(sample_model_file), str(article), "-o", str(out), flag)
+        assert done.returncode == 0, done.stderr
+        orders[flag] = [task["data"]["passage_id"] for task in json.loads(out.read_text())]
+    assert sorted(orders["--rank"]) == sorted(orders["--no-rank"]) == orders["--no-rank"]
 
 
 def test_a_missing_input_among_several_is_an_error_after_the_rest_is_written(tmp_path):

@@ -27,6 +27,9 @@ class YamlError(ValueError):
         self.problem, self.line = problem, line
         super().__init__(f"line {line}: {problem}" if line else problem)
 
+    def __reduce__(self):  # so that the error survives the trip back from a child process
+        return type(self), (self.problem, self.line)
+
 
 class _BoundedLoader(yaml.SafeLoader):
     """PyYAML's safe loader that counts depth and the values aliases stand for while it composes the tree."""

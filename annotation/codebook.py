@@ -57,6 +57,9 @@ class CodebookError(ValueError):
         self.file, self.key, self.problem = file, key, problem
         super().__init__(f"{file}: {key}: {problem}" if key else f"{file}: {problem}")
 
+    def __reduce__(self):  # so that the error survives the trip back from a child process
+        return type(self), (self.file, self.key, self.problem)
+
 
 @dataclass(frozen=True)
 class Label:

@@ -52,6 +52,9 @@ class ExportError(ValueError):
         self.file, self.problem, self.where = file, problem, where
         super().__init__(f"{file}{', ' + where if where else ''}: {problem}")
 
+    def __reduce__(self):  # so that the error survives the trip back from a child process
+        return type(self), (self.file, self.problem, self.where)
+
 
 @dataclass(frozen=True)
 class ExportFile:

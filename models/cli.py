@@ -263,7 +263,12 @@ def serve(
         bool, typer.Option("--insecure/--secure", help="Listen on an address other than loopback without --auth.")
     ] = False,
     read_timeout: Annotated[
-        float, typer.Option(help="Seconds a request's body may take to arrive; slower ones get 408.", min=0.1)
+        float,
+        typer.Option(
+            help="Seconds a request's headers, and then its body, may take to arrive: a connection whose headers are "
+            "late is closed, a late body gets 408.",
+            min=0.1,
+        ),
     ] = 10.0,
 ) -> None:
     """Serve the model to Label Studio as an ML backend: suggestions when a task opens, retraining as labels come.
@@ -280,6 +285,7 @@ def serve(
 
     from annotation.studio import StudioError, backend_credentials, is_loopback
     from models.backend import Backend, create_app
+    from models.http_deadline import protocol_with_header_deadline
 
     url, api_key = url or os.environ.get("LABEL_STUDIO_URL"), api_key or os.environ.get("LABEL_STUDIO_API_KEY")
     if api_key and not url:
@@ -303,7 +309,8 @@ def serve(
         highlight=False,
     )
     app = create_app(backend, credentials, read_timeout)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    protocol = protocol_with_header_deadline(read_timeout)
+    uvicorn.run(app, host=host, port=port, log_level="warning", http=protocol)
 
 
 def main() -> None:

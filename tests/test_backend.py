@@ -241,6 +241,20 @@ def test_a_body_that_stops_half_way_gets_408_and_the_connection_closed(backend):
     assert predict(backend, [{"data": {"text": TEXT}}]).status_code == 200
 
 
+@pytest.mark.parametrize("sent", [b"", b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"])
+def test_a_connection_whose_headers_do_not_arrive_is_closed(backend, sent):
+    host, port = backend.removeprefix("http://").split(":")
+    start = time.monotonic()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.settimeout(READ_TIMEOUT + 10)
+        sock.sendall(sent)
+        time.sleep(READ_TIMEOUT / 2)
+        sock.sendall(b"ngth: 2\r\n" if sent else b"P")  # a trickle of bytes does not buy more time
+        assert sock.recv(65536) == b""  # closed by the server, not by our timeout
+    assert READ_TIMEOUT - 0.5 < time.monotonic() - start < READ_TIMEOUT + 3
+    assert predict(backend, [{"data": {"text": TEXT}}]).status_code == 200
+
+
 def cpu_seconds(pid: int) -> float:
     """The processor time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

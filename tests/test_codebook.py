@@ -185,3 +185,19 @@ def test_require_codebook_names_both_codebooks():
         with pytest.raises(OtherCodebookError) as caught:
             require_codebook(ref, "study", "project 'P'")
         assert str(caught.value) == f"project 'P' was made from codebook {named}, the model from study"
+
+
+def test_errors_with_their_fields_survive_pickling():
+    """The backend trains in a child process, which sends its error back pickled: the fields must come back."""
+    import pickle
+
+    from annotation.bounded_yaml import YamlError
+    from annotation.exports import ExportError
+
+    for err in (
+        CodebookError("book.yaml", "targets[0].id", "too long"),
+        ExportError("export.json", "not JSON", "task 3"),
+        YamlError("nested too deep", 7),
+    ):
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err) and vars(back) == vars(err)

@@ -1,23 +1,28 @@
-"""Whether labelling the passages the model is least sure of first beats labelling at random.
+"""Whether the order of labelling of `framestance suggest --rank` beats labelling least confident first, and at random.
 
 Simulates active learning on public data (read from `../shared/benchmarks/` beside the repository) with tfidf
-features: SemEval-2016 Task 6 (stance toward five targets, F_avg ×100 on its test file) and GVFC (primary
-frame, accuracy on its test file). Each run starts from a small stratified random seed set of the training
-file, then repeatedly adds a batch of training rows, chosen either
+features: SemEval-2016 Task 6 (stance toward five targets, F_avg ×100 on its test file), NewsMTSC (sentiment
+toward a person mentioned in a news sentence, macro-F1 ×100 over negative/neutral/positive on its real-world
+test file) and GVFC (primary frame, accuracy on its test file). Each run starts from a small stratified random
+seed set of the training file, then repeatedly adds a batch of training rows, chosen either
 
-- ranked: least confident first, confidence being the model's largest class probability (the order of
-  `framestance suggest --rank`, whose score is the mean over questions of that probability; one question
-  here), or
+- spread: the order of `models.labeling_order` (the order of `framestance suggest --rank` and of the
+  prediction scores `framestance studio suggest` writes): the model's doubt (one minus the margin between its
+  two most probable classes), spread over clusters of the pool,
+- ranked: least confident first, confidence being the model's largest class probability (the old `--rank`
+  order), or
 - random,
 
-retrains, and scores the test file. The budget is the whole training file unless `--budget` caps it. Printed
-per data set: both learning curves side by side (mean and standard deviation over the seeds), and the labels
-the ranked order needs to reach the score random reaches with the whole budget, as a share of the budget.
+retrains, and scores the test file. The budget is 1,000 labels (GVFC: its whole training file, 1,041 rows)
+unless `--budget` caps it. Printed per data set: each strategy's score after every batch from 100 labels on
+(mean and range over the seeds), the difference of the means from random, and whether spread is at least as
+good as random at every one of those budgets and better at some.
 
-    .venv/bin/python benchmarks/active_learning.py [--data semeval,gvfc] [--seeds 3] [--seed-size 50]
-        [--batch N] [--budget N] [--plot curves.png]
+    .venv/bin/python benchmarks/active_learning.py [--data semeval,newsmtsc,gvfc] [--seeds 3] [--seed-size 50]
+        [--batch N] [--budget N] [--jobs 2] [--plot curves.png]
 
-`--batch` defaults to 100 for SemEval and 50 for GVFC (a smaller file); `--plot` saves the curves as a PNG.
+`--batch` defaults to 100 for SemEval and NewsMTSC and 50 for GVFC (a smaller file); `--jobs` is how many runs
+go at once; `--plot` saves the curves as a PNG.
 """
 
 from __future__ import annotations
@@ -37,13 +42,16 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
 from models.estimators import FrameClassifier, StanceClassifier
+from models.features import transform_unique
+from models.labeling_order import doubt, labeling_order
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "benchmarks"
-N_JOBS = 2
-STRATEGIES = ("ranked", "random")
-# Okabe-Ito blue and orange: told apart with any colour vision.
-COLOURS = {"ranked": "#0072B2", "random": "#E69F00"}
+BUDGET = 1000
+FROM = 100  # the first budget the goal is judged at
+STRATEGIES = ("spread", "ranked", "random")
+# Okabe-Ito green, blue and orange: told apart with any colour vision.
+COLOURS = {"spread": "#009E73", "ranked": "#0072B2", "random": "#E69F00"}
 
 
 @dataclass
@@ -59,11 +67,17 @@ class Task:
     strata: Callable[[pd.DataFrame], np.ndarray]
     batch: int
     decimals: int
+    budget: int | None = BUDGET  # None: the whole training file
 
 
 def f_avg(y_true, y_pred) -> float:
     """SemEval-2016's F_avg ×100: the mean of F1(FAVOR) and F1(AGAINST)."""
     return 100 * f1_score(y_true, y_pred, labels=["FAVOR", "AGAINST"], average="macro", zero_division=0)
+
+
+def macro_f1(y_true, y_pred) -> float:
+    """NewsMTSC's macro-F1 ×100 over negative/neutral/positive."""
+    return 100 * f1_score(y_true, y_pred, labels=["negative", "neutral", "positive"], average="macro", zero_division=0)
 
 
 TASKS = {
@@ -79,6 +93,18 @@ TASKS = {
         batch=100,
         decimals=2,
     ),
+    "newsmtsc": Task(
+        name="NewsMTSC, real-world test (sentiment toward a person)",
+        folder="newsmtsc",
+        metric="macro-F1 ×100",
+        # The targets are mention strings; the offsets say where each one stands.
+        columns=["text", "target", "target_from", "target_to"],
+        make=lambda seed: StanceClassifier(random_state=seed),
+        score=macro_f1,
+        strata=lambda frame: frame["label"].to_numpy(),
+        batch=100,
+        decimals=2,
+    ),
     "gvfc": Task(
         name="GVFC (primary frame)",
         folder="gvfc",
@@ -89,6 +115,7 @@ TASKS = {
         strata=lambda frame: frame["label"].to_numpy(),
         batch=50,
         decimals=3,
+        budget=None,
     ),
 }
 
@@ -115,22 +142,31 @@ def simulate(task: Task, strategy: str, seed: int, seed_size: int, batch: int, b
         size = min(batch, budget - len(labelled), len(pool))
         if size <= 0:
             return curve
-        if strategy == "ranked":
-            confidence = model.predict_proba(X.iloc[pool]).max(axis=1)
-            chosen = np.argsort(confidence, kind="stable")[:size]
-        else:
-            chosen = rng.choice(len(pool), size=size, replace=False)
+        chosen = pick(strategy, model, X.iloc[pool], size, rng, seed)
         labelled = np.concatenate([labelled, pool[chosen]])
         pool = np.delete(pool, chosen)
 
 
+def pick(strategy: str, model: BaseEstimator, pool: pd.DataFrame, size: int, rng, seed: int) -> np.ndarray:
+    """The positions in the pool of the next `size` rows to label."""
+    if strategy == "random":
+        return rng.choice(len(pool), size=size, replace=False)
+    probabilities = model.predict_proba(pool)
+    if strategy == "ranked":
+        return np.argsort(probabilities.max(axis=1), kind="stable")[:size]
+    features = transform_unique(model.vectorizer_, pool["text"].tolist())
+    order, _ = labeling_order(doubt(probabilities), features, groups=size, seed=seed)
+    return order[:size]
+
+
 @dataclass
 class Curves:
-    """Mean and standard deviation over seeds of each strategy's curve, at the same label counts."""
+    """Mean, lowest and highest over seeds of each strategy's curve, at the same label counts."""
 
     labels: np.ndarray
     mean: dict[str, np.ndarray]
-    sd: dict[str, np.ndarray]
+    low: dict[str, np.ndarray]
+    high: dict[str, np.ndarray]
 
 
 def summarise(runs: dict[str, list[list[tuple[int, float]]]]) -> Curves:
@@ -140,30 +176,42 @@ def summarise(runs: dict[str, list[list[tuple[int, float]]]]) -> Curves:
     return Curves(
         labels=labels,
         mean={strategy: values.mean(axis=0) for strategy, values in scores.items()},
-        sd={strategy: values.std(axis=0) for strategy, values in scores.items()},
+        low={strategy: values.min(axis=0) for strategy, values in scores.items()},
+        high={strategy: values.max(axis=0) for strategy, values in scores.items()},
     )
 
 
-def print_curves(task: Task, curves: Curves, budget: int, n_train: int) -> None:
-    """Both curves side by side, and how many labels ranked needs to reach random's final score."""
+def print_curves(task: Task, curves: Curves) -> None:
+    """Each strategy's mean [range] after every batch from FROM labels on, and the means' differences from
+    random."""
     d = task.decimals
-    print(f"{'labels':>7}  {'ranked':>16}  {'random':>16}  {'ranked − random':>15}")
-    for i, count in enumerate(curves.labels):
-        ranked = f"{curves.mean['ranked'][i]:.{d}f} ± {curves.sd['ranked'][i]:.{d}f}"
-        random = f"{curves.mean['random'][i]:.{d}f} ± {curves.sd['random'][i]:.{d}f}"
-        gain = curves.mean["ranked"][i] - curves.mean["random"][i]
-        print(f"{count:>7,}  {ranked:>16}  {random:>16}  {gain:>+15.{d}f}")
-    goal = curves.mean["random"][-1]
-    whole = "the whole training file" if budget >= n_train else f"a budget of {budget:,} of {n_train:,} rows"
-    reached = np.flatnonzero(curves.mean["ranked"] >= goal)
-    if reached.size:
-        count = curves.labels[reached[0]]
-        print(
-            f"ranked reaches random's final score ({goal:.{d}f} with {curves.labels[-1]:,} labels, {whole}) "
-            f"with {count:,} labels: {count / curves.labels[-1]:.0%} of the budget"
+    width = 2 * d + 14
+    others = [s for s in STRATEGIES if s != "random"]
+    head = "".join(f"  {s:>{width}}" for s in STRATEGIES) + "".join(f"  {s + ' − random':>16}" for s in others)
+    print(f"{'labels':>7}{head}")
+    for i in np.flatnonzero(curves.labels >= FROM):
+        cells = "".join(
+            f"  {f'{curves.mean[s][i]:.{d}f} [{curves.low[s][i]:.{d}f}, {curves.high[s][i]:.{d}f}]':>{width}}"
+            for s in STRATEGIES
         )
-    else:
-        print(f"ranked does not reach random's final score ({goal:.{d}f}, {whole}) within the budget")
+        gains = "".join(f"  {curves.mean[s][i] - curves.mean['random'][i]:>+16.{d}f}" for s in others)
+        print(f"{curves.labels[i]:>7,}{cells}{gains}")
+    print(verdict(task, curves))
+
+
+def verdict(task: Task, curves: Curves) -> str:
+    """Whether spread's mean is at least random's at every budget from FROM labels on, and where it is above."""
+    judged = curves.labels >= FROM
+    gain = (curves.mean["spread"] - curves.mean["random"])[judged]
+    d = task.decimals
+    where = f"{int((gain > 0).sum())} of {gain.size} budgets"
+    if (gain >= 0).all():
+        return f"goal holds: spread ≥ random at every budget from {FROM}, > at {where} (by up to {gain.max():.{d}f})"
+    worst = curves.labels[judged][np.argmin(gain)]
+    return (
+        f"goal NOT met: spread < random at {int((gain < 0).sum())} of {gain.size} budgets "
+        f"(worst {gain.min():+.{d}f} at {worst:,} labels); > random at {where}"
+    )
 
 
 def plot(results: dict[str, Curves], path: Path) -> None:
@@ -177,15 +225,16 @@ def plot(results: dict[str, Curves], path: Path) -> None:
     for ax, (key, curves) in zip(axes[0], results.items(), strict=True):
         task = TASKS[key]
         for strategy in STRATEGIES:
-            mean, sd = curves.mean[strategy], curves.sd[strategy]
-            ax.plot(curves.labels, mean, marker="o", markersize=3, color=COLOURS[strategy], label=strategy)
-            ax.fill_between(curves.labels, mean - sd, mean + sd, color=COLOURS[strategy], alpha=0.2, linewidth=0)
+            colour = COLOURS[strategy]
+            ax.plot(curves.labels, curves.mean[strategy], marker="o", markersize=3, color=colour, label=strategy)
+            low, high = curves.low[strategy], curves.high[strategy]
+            ax.fill_between(curves.labels, low, high, color=colour, alpha=0.2, linewidth=0)
         ax.set_title(task.name)
         ax.set_xlabel("training labels used")
         ax.set_ylabel(f"test {task.metric}")
         ax.grid(alpha=0.3)
         ax.legend(title="order of labelling")
-    fig.suptitle("Active learning: least confident first vs random (mean ± sd over seeds)")
+    fig.suptitle("Active learning: order of labelling (mean and range over seeds)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -194,11 +243,12 @@ def plot(results: dict[str, Curves], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="semeval,gvfc", help="semeval,gvfc")
+    parser.add_argument("--data", default="semeval,newsmtsc,gvfc", help="semeval,newsmtsc,gvfc")
     parser.add_argument("--seeds", type=int, default=3, help="runs averaged per strategy")
     parser.add_argument("--seed-size", type=int, default=50, help="labels in the stratified random start")
-    parser.add_argument("--batch", type=int, help="labels added per round (default: 100 SemEval, 50 GVFC)")
-    parser.add_argument("--budget", type=int, help="most labels used (default: the whole training file)")
+    parser.add_argument("--batch", type=int, help="labels added per round (default: 100; GVFC 50)")
+    parser.add_argument("--budget", type=int, help=f"most labels used (default: {BUDGET:,}; GVFC its whole file)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once (default: 2)")
     parser.add_argument("--plot", type=Path, help="save the curves as a PNG here")
     args = parser.parse_args()
     keys = [key.strip() for key in args.data.split(",") if key.strip()]
@@ -215,21 +265,21 @@ def main() -> None:
             print(f"\n## {task.name}\nskipped: train.csv or test.csv not found in {DATA / task.folder}")
             continue
         n_train = len(read(task, "train"))
-        budget = min(args.budget or n_train, n_train)
+        budget = min(args.budget or task.budget or n_train, n_train)
         batch = args.batch or task.batch
         print(
             f"\n## {task.name}: test {task.metric}, tfidf; stratified random start of {args.seed_size}, "
-            f"batches of {batch}, budget {budget:,} labels; mean ± sd over {args.seeds} seeds"
+            f"batches of {batch}, budget {budget:,} labels; mean [lowest, highest] over {args.seeds} seeds"
         )
         jobs = [(strategy, seed) for strategy in STRATEGIES for seed in range(args.seeds)]
-        curves = Parallel(n_jobs=N_JOBS)(
+        curves = Parallel(n_jobs=args.jobs)(
             delayed(simulate)(task, strategy, seed, args.seed_size, batch, budget) for strategy, seed in jobs
         )
         runs = {
             strategy: [c for (s, _), c in zip(jobs, curves, strict=True) if s == strategy] for strategy in STRATEGIES
         }
         results[key] = summarise(runs)
-        print_curves(task, results[key], budget, n_train)
+        print_curves(task, results[key])
     if args.plot and results:
         plot(results, args.plot)
         print(f"\nplot: {args.plot}")

@@ -2,7 +2,9 @@
 
 The table has one row per passage: its ids and offsets, then per question the label and one probability
 column per label (`<question>__<label>`), and `score`, the model's confidence over all questions (the mean of
-each question's top probability). Archive scoring reuses this schema.
+each question's top probability). Archive scoring reuses this schema. `write_suggestions` and
+`studio_predictor` add `priority`, the passage's place in the order of labelling (`models.labeling_order`),
+lowest first; it is the `score` of the predictions they write, so Label Studio sorts tasks by it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import pandas as pd
 from annotation.codebook import require_codebook
 from annotation.csv_safe import write_csv
 from annotation.mentions import find_mentions
+from models.features import transform_unique
+from models.labeling_order import doubt, labeling_order, yes_no_doubt
 from models.training import Model
 
 ID_COLUMNS = ("passage_id", "article_id", "position", "start", "end", "source", "title")
@@ -53,6 +57,24 @@ def suggestion_table(model: Model, tasks: list[dict]) -> pd.DataFrame:
     return table
 
 
+def with_priority(model: Model, table: pd.DataFrame, texts: list[str]) -> pd.DataFrame:
+    """The suggestion table with `priority`: each passage's place in the order of labelling, in [0, 1), lowest
+    first. The doubt of a passage is the mean over the questions of the model's doubt about each answer."""
+    doubts = []
+    for control in model.codebook.stance_controls if model.stance is not None else ():
+        doubts.append(doubt(table[[f"{control}__{label}" for label in model.stance.classes_]].to_numpy()))
+    if model.frames is not None:
+        doubts.append(yes_no_doubt(table[[f"frames__{label}" for label in model.frames.classes_]].to_numpy()))
+    if model.primary is not None:
+        doubts.append(doubt(table[[f"primary_frame__{label}" for label in model.primary.classes_]].to_numpy()))
+    if not doubts or table.empty:
+        return table.assign(priority=np.zeros(len(table)))
+    estimator = next(e for e in (model.stance, model.frames, model.primary) if e is not None)
+    features = transform_unique(estimator.vectorizer_, texts)
+    _, priority = labeling_order(np.mean(doubts, axis=0), features)
+    return table.assign(priority=priority)
+
+
 def scored_passages(model: Model, tasks: list[dict]) -> pd.DataFrame:
     """The suggestion table with each passage's `text` and `date`, for reading and quoting."""
     table = suggestion_table(model, tasks)
@@ -82,7 +104,8 @@ def predictions(
     model: Model, table: pd.DataFrame, label_config: str | None = None, questions: Iterable[str] | None = None
 ) -> list[dict]:
     """One Label Studio prediction per row of a suggestion table, for `questions` (control names; default: all
-    the model answers), checked against `label_config`.
+    the model answers), checked against `label_config`. Its `score` is the row's `priority` where the table has
+    one (sorting by it gives the order of labelling), else the model's confidence.
 
     The config defaults to the one the model's codebook makes; give a project's own config to check that the
     project can show the predictions.
@@ -102,7 +125,8 @@ def predictions(
         if (wanted is None or "frames" in wanted) and row.get("frames"):
             scores = [float(row[f"frames__{label}"]) for label in row["frames"]]
             result.append(_item(interface, "frames", list(row["frames"]), float(np.mean(scores))))
-        prediction = {"model_version": model.version, "score": round(float(row["score"]), 6), "result": result}
+        score = row["priority"] if "priority" in row else row["score"]
+        prediction = {"model_version": model.version, "score": round(float(score), 6), "result": result}
         if not interface.validate_prediction(prediction):
             raise ValueError(f"Label Studio rejects the prediction for {row['passage_id']}: {prediction}")
         out.append(prediction)
@@ -118,11 +142,13 @@ def label_interface(label_config: str):
 
 
 def studio_predictor(model: Model, questions: Iterable[str]):
-    """A function from task data and a project's label config to the model's predictions for `questions`."""
+    """A function from task data and a project's label config to the model's predictions for `questions`, scored
+    by their place in the order of labelling among the tasks given at once."""
     questions = frozenset(questions)
 
     def predict(data: list[dict], label_config: str) -> list[dict]:
-        return predictions(model, suggestion_table(model, data), label_config, questions)
+        texts = [str(d.get("text") or "") for d in data]
+        return predictions(model, with_priority(model, suggestion_table(model, data), texts), label_config, questions)
 
     return predict
 
@@ -137,10 +163,12 @@ def write_suggestions(
     model: Model, tasks: list[dict], out: str | Path, questions: Iterable[str], rank: bool = False
 ) -> pd.DataFrame:
     """Write suggestions as Label Studio tasks pre-filling `questions` (`.json`) or as a table of every question
-    the model answers (`.csv`, `.parquet`); return the table."""
+    the model answers (`.csv`, `.parquet`), with `priority`; return the table. `rank` puts them in the order
+    of labelling (`priority` ascending)."""
     out = Path(out)
-    table = suggestion_table(model, tasks)
-    order = np.argsort(table["score"].to_numpy(), kind="stable") if rank else np.arange(len(table))
+    texts = [str(task.get("data", task).get("text") or "") for task in tasks]
+    table = with_priority(model, suggestion_table(model, tasks), texts)
+    order = np.argsort(table["priority"].to_numpy(), kind="stable") if rank else np.arange(len(table))
     table = table.iloc[order].reset_index(drop=True)
     tasks = [tasks[i] for i in order]
     out.parent.mkdir(parents=True, exist_ok=True)

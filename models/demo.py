@@ -39,7 +39,7 @@ def run_demo(out: Path) -> list[str]:
         f"Wrote to {out}/: codebook.yaml, label_config.xml, instructions.html, tasks.json, "
         "label-studio-export.json (the sample labeled by three annotators on a real Label Studio server), "
         "tables/, agreement.csv, agreement.png, gold.parquet, review.json, model.skops, model-report.md, "
-        "suggestions.json (the sample's tasks with the model's suggestions, least confident first), "
+        "suggestions.json (the sample's tasks with the model's suggestions, in the order of labelling), "
         "suggestions.parquet",
     ]
 

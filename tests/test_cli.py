@@ -209,7 +209,7 @@ def test_help_shows_flags_as_flags():
 
 
 def test_a_switch_can_be_turned_off(tmp_path, sample_model_file):
-    """`--no-rank` is accepted and writes the suggestions in task order; `--rank` orders them least sure first."""
+    """`--no-rank` is accepted and writes the suggestions in task order; `--rank` orders them for labelling."""
     article = tmp_path / "a.txt"
     article.write_text(
         "A title\n\nThe strike killed the general, whom officials called a terrorist.\n\n"

@@ -137,7 +137,7 @@ def test_demo_writes_everything_to_one_folder(tmp_path):
     suggestions = json.loads((out / "suggestions.json").read_text(encoding="utf-8"))
     assert len(suggestions) == 321
     scores = [task["predictions"][0]["score"] for task in suggestions]
-    assert scores == sorted(scores)  # least confident first
+    assert scores == sorted(scores)  # the order of labelling
     assert load_codebook(out / "codebook.yaml") == CODEBOOK
     check_label_config((out / "label_config.xml").read_text(encoding="utf-8"), CODEBOOK)
     assert json.loads((out / "tasks.json").read_text(encoding="utf-8")) == sample_tasks(CODEBOOK).tasks

@@ -151,9 +151,9 @@ class SentenceEmbeddings(TransformerMixin, BaseEstimator):
 
     The model is loaded on first use, once per process and folder. Embeddings are remembered per text and model
     folder, shared by every instance in the process, so a text is encoded once per process (and once per
-    `cache_dir`). Neither the model nor the remembered
-    embeddings are part of the object's saved state: a fitted pipeline saved with skops or pickle holds only the
-    parameters, and the model is loaded again on the first `transform` after loading.
+    `cache_dir`). Neither the model nor the remembered embeddings are part of the object's saved state: a
+    fitted pipeline saved with skops or pickle holds only the parameters, and the model is loaded again on the
+    first `transform` after loading.
     """
 
     def __init__(self, model: str | None = None, batch_size: int = 64, cache_dir: str | None = None):

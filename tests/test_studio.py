@@ -114,14 +114,18 @@ def test_suggest_puts_predictions_on_unlabeled_tasks_and_prefills_them(studio_se
     for project in (first, second):
         stored = studio.projects.get(id=project.id)
         assert stored.model_version == version and stored.show_collab_predictions
+        scores = []
         for task in studio.tasks.list(project=project.id, fields="all"):
             if task.id == labeled.id:
                 assert not task.predictions
                 continue
             (prediction,) = [p if isinstance(p, dict) else p.model_dump() for p in task.predictions]
-            assert prediction["model_version"] == version and 0 < prediction["score"] <= 1
+            assert prediction["model_version"] == version
+            scores.append(prediction["score"])
             assert interface.validate_prediction(json.loads(json.dumps(prediction, default=str)))
             assert {item["from_name"] for item in prediction["result"]} >= set(CODEBOOK.stance_controls)
+        # The score is each task's place in the order of labelling among the tasks suggested at once.
+        assert sorted(scores) == pytest.approx([i / len(scores) for i in range(len(scores))], abs=1e-6)
 
     again = subprocess.run([*command, "--project", "Suggest test"], capture_output=True, text=True, env=env)
     assert again.returncode == 0 and "suggested 0 tasks" in again.stderr and "3 already had" in again.stderr

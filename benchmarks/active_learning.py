@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from public_data import f_avg, macro_f1
 from sklearn.base import BaseEstimator
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
 from models.estimators import FrameClassifier, StanceClassifier
@@ -68,16 +69,6 @@ class Task:
     batch: int
     decimals: int
     budget: int | None = BUDGET  # None: the whole training file
-
-
-def f_avg(y_true, y_pred) -> float:
-    """SemEval-2016's F_avg ×100: the mean of F1(FAVOR) and F1(AGAINST)."""
-    return 100 * f1_score(y_true, y_pred, labels=["FAVOR", "AGAINST"], average="macro", zero_division=0)
-
-
-def macro_f1(y_true, y_pred) -> float:
-    """NewsMTSC's macro-F1 ×100 over negative/neutral/positive."""
-    return 100 * f1_score(y_true, y_pred, labels=["negative", "neutral", "positive"], average="macro", zero_division=0)
 
 
 TASKS = {

@@ -27,10 +27,15 @@ from models.training import Model
 ID_COLUMNS = ("passage_id", "article_id", "position", "start", "end", "source", "title")
 
 
+def passage_texts(tasks: list[dict]) -> list[str]:
+    """The passage text of each task (or task data), "" where it has none."""
+    return [str(task.get("data", task).get("text") or "") for task in tasks]
+
+
 def suggestion_table(model: Model, tasks: list[dict]) -> pd.DataFrame:
     """Labels and probabilities for every task's passage."""
     data = [task.get("data", task) for task in tasks]
-    texts = [str(d.get("text") or "") for d in data]
+    texts = passage_texts(tasks)
     table = pd.DataFrame({column: [d.get(column) for d in data] for column in ID_COLUMNS})
     confidences = []
     codebook = model.codebook
@@ -80,7 +85,7 @@ def scored_passages(model: Model, tasks: list[dict]) -> pd.DataFrame:
     table = suggestion_table(model, tasks)
     data = [task.get("data", task) for task in tasks]
     table.insert(len(ID_COLUMNS), "date", [d.get("date") for d in data])
-    table.insert(len(ID_COLUMNS) + 1, "text", [str(d.get("text") or "") for d in data])
+    table.insert(len(ID_COLUMNS) + 1, "text", passage_texts(tasks))
     return table
 
 
@@ -147,8 +152,8 @@ def studio_predictor(model: Model, questions: Iterable[str]):
     questions = frozenset(questions)
 
     def predict(data: list[dict], label_config: str) -> list[dict]:
-        texts = [str(d.get("text") or "") for d in data]
-        return predictions(model, with_priority(model, suggestion_table(model, data), texts), label_config, questions)
+        table = with_priority(model, suggestion_table(model, data), passage_texts(data))
+        return predictions(model, table, label_config, questions)
 
     return predict
 
@@ -166,8 +171,7 @@ def write_suggestions(
     the model answers (`.csv`, `.parquet`), with `priority`; return the table. `rank` puts them in the order
     of labelling (`priority` ascending)."""
     out = Path(out)
-    texts = [str(task.get("data", task).get("text") or "") for task in tasks]
-    table = with_priority(model, suggestion_table(model, tasks), texts)
+    table = with_priority(model, suggestion_table(model, tasks), passage_texts(tasks))
     order = np.argsort(table["priority"].to_numpy(), kind="stable") if rank else np.arange(len(table))
     table = table.iloc[order].reset_index(drop=True)
     tasks = [tasks[i] for i in order]
